@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+// Logging to stderr with a process-wide verbosity.
+#include "core/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+namespace ckpt::log {
+
+namespace {
+std::atomic<int> g_level{static_cast<int>(Level::info)};
+std::mutex g_mutex;
+} // namespace
+
+void set_level(Level l) { g_level = static_cast<int>(l); }
+Level level() { return static_cast<Level>(g_level.load()); }
+
+void write(Level l, std::string_view message)
+{
+    const char* prefix = "";
+    switch (l) {
+    case Level::debug: prefix = "DEBUG "; break;
+    case Level::warning: prefix = "WARNING "; break;
+    case Level::error: prefix = "ERROR "; break;
+    default: break;
+    }
+    std::lock_guard<std::mutex> lock(g_mutex);
+    std::fprintf(stderr, "%s%.*s\n", prefix, static_cast<int>(message.size()), message.data());
+    std::fflush(stderr);
+}
+
+} // namespace ckpt::log

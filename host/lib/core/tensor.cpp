@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// Lazily readable tensors: in-memory and mapped implementations and helpers.
+#include "core/tensor.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ckpt {
+
+uint64_t TensorInfo::numel() const
+{
+    uint64_t n = 1;
+    for (int64_t d : shape) {
+        if (d < 0)
+            throw_input("negative dimension {} in shape", d);
+        if (d != 0 && n > UINT64_MAX / static_cast<uint64_t>(d))
+            throw_input("tensor shape overflows 64 bits");
+        n *= static_cast<uint64_t>(d);
+    }
+    return n;
+}
+
+std::string describe(const TensorInfo& info)
+{
+    return fmt::format("{}[{}]", dtype_name(info.dtype), fmt::join(info.shape, ", "));
+}
+
+namespace {
+void check_range(const TensorInfo& info, uint64_t offset, uint64_t size)
+{
+    const uint64_t n = info.nbytes();
+    if (offset > n || size > n - offset)
+        throw Error(ExitCode::input, fmt::format("read of {} bytes at offset {} is outside a tensor of {} bytes",
+                                                 size, offset, n));
+}
+} // namespace
+
+MemoryTensor::MemoryTensor(TensorInfo info, std::vector<std::byte> bytes)
+    : m_info(std::move(info)), m_bytes(std::move(bytes))
+{
+    if (m_bytes.size() != m_info.nbytes())
+        throw Error(ExitCode::input, fmt::format("{} needs {} bytes, got {}", describe(m_info),
+                                                 m_info.nbytes(), m_bytes.size()));
+}
+
+void MemoryTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
+{
+    check_range(m_info, offset, size);
+    if (size)
+        std::memcpy(dst, m_bytes.data() + offset, size);
+}
+
+SpanTensor::SpanTensor(TensorInfo info, const std::byte* bytes, std::shared_ptr<const void> owner)
+    : m_info(std::move(info)), m_bytes(bytes), m_owner(std::move(owner))
+{
+}
+
+void SpanTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
+{
+    check_range(m_info, offset, size);
+    if (size)
+        std::memcpy(dst, m_bytes + offset, size);
+}
+
+std::vector<std::byte> read_all(const TensorData& t)
+{
+    std::vector<std::byte> out(t.info().nbytes());
+    if (const std::byte* p = t.data())
+        std::memcpy(out.data(), p, out.size());
+    else if (!out.empty())
+        t.read(0, out.data(), out.size());
+    return out;
+}
+
+bool equal_bytes(const TensorData& a, const TensorData& b)
+{
+    if (a.info() != b.info())
+        return false;
+    const uint64_t n = a.info().nbytes();
+    const std::byte* pa = a.data();
+    const std::byte* pb = b.data();
+    if (pa && pb)
+        return n == 0 || std::memcmp(pa, pb, n) == 0;
+    constexpr uint64_t kChunk = 4u << 20;
+    std::vector<std::byte> ba(std::min(n, kChunk)), bb(std::min(n, kChunk));
+    for (uint64_t off = 0; off < n; off += kChunk) {
+        const uint64_t len = std::min(kChunk, n - off);
+        const std::byte* ca = pa ? pa + off : (a.read(off, ba.data(), len), ba.data());
+        const std::byte* cb = pb ? pb + off : (b.read(off, bb.data(), len), bb.data());
+        if (std::memcmp(ca, cb, len) != 0)
+            return false;
+    }
+    return true;
+}
+
+} // namespace ckpt

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+// Lazily readable tensors: what every container reader produces and every writer consumes.
+#pragma once
+
+#include "core/dtype.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ckpt {
+
+/// Shape and element type. Bytes are always C-contiguous and little-endian.
+struct TensorInfo {
+    DType dtype = DType::invalid;
+    std::vector<int64_t> shape;
+
+    /// Product of the shape (1 for rank 0). Throws InputError on overflow.
+    uint64_t numel() const;
+    uint64_t nbytes() const { return numel() * dtype_size(dtype); }
+    bool operator==(const TensorInfo& o) const { return dtype == o.dtype && shape == o.shape; }
+    bool operator!=(const TensorInfo& o) const { return !(*this == o); }
+};
+
+/// "F32[2, 64]" for messages.
+std::string describe(const TensorInfo& info);
+
+/// The bytes of one tensor, produced on demand. Implementations: a span of a mapped file, a
+/// strided gather from a pickle storage, an HDF5 dataset, a computed plan op. Readers keep
+/// whatever they need alive (the mapping, the open file) through the shared pointers that hold
+/// the TensorData. Thread safety: `read` may be called concurrently on different objects; one
+/// object is read from one thread at a time.
+class TensorData {
+public:
+    virtual ~TensorData() = default;
+    virtual const TensorInfo& info() const = 0;
+    /// The whole contiguous tensor without copying, or nullptr when it must be read.
+    /// Valid as long as this object lives.
+    virtual const std::byte* data() const { return nullptr; }
+    /// Copies bytes [offset, offset + size) of the contiguous tensor into `dst`.
+    /// Throws InputError naming the file when the source cannot be read.
+    virtual void read(uint64_t offset, std::byte* dst, uint64_t size) const = 0;
+};
+
+using TensorPtr = std::shared_ptr<const TensorData>;
+
+/// A tensor that lives in memory (small generated tensors, tests).
+class MemoryTensor final : public TensorData {
+public:
+    MemoryTensor(TensorInfo info, std::vector<std::byte> bytes);
+    const TensorInfo& info() const override { return m_info; }
+    const std::byte* data() const override { return m_bytes.data(); }
+    void read(uint64_t offset, std::byte* dst, uint64_t size) const override;
+
+private:
+    TensorInfo m_info;
+    std::vector<std::byte> m_bytes;
+};
+
+/// A tensor whose bytes are a span of memory kept alive by `owner` (a mapped file).
+class SpanTensor final : public TensorData {
+public:
+    SpanTensor(TensorInfo info, const std::byte* bytes, std::shared_ptr<const void> owner);
+    const TensorInfo& info() const override { return m_info; }
+    const std::byte* data() const override { return m_bytes; }
+    void read(uint64_t offset, std::byte* dst, uint64_t size) const override;
+
+private:
+    TensorInfo m_info;
+    const std::byte* m_bytes;
+    std::shared_ptr<const void> m_owner;
+};
+
+/// A named tensor, as in a flat state dict. Two entries holding the same TensorPtr are tied
+/// (one storage, two names).
+struct NamedTensor {
+    std::string name;
+    TensorPtr tensor;
+};
+
+/// Reads a whole tensor into memory (use only for small tensors or when a rearrangement needs
+/// all of it).
+std::vector<std::byte> read_all(const TensorData& t);
+
+/// True when both tensors have the same dtype, shape and bytes. Streams in bounded chunks.
+bool equal_bytes(const TensorData& a, const TensorData& b);
+
+} // namespace ckpt

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// Finds plugin libraries, loads them with Boost.DLL and checks their ABI before trusting them.
+#include "plugins/plugin_loader.hpp"
+
+#include "plugins/host_services.hpp"
+
+#include <fmt/format.h>
+
+#define BOOST_DLL_USE_STD_FS 1
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <set>
+
+namespace ckpt::host {
+
+namespace fs = std::filesystem;
+
+std::string format_abi(uint32_t v)
+{
+    return fmt::format("{}.{}", CKPT_VERSION_MAJOR(v), CKPT_VERSION_MINOR(v));
+}
+
+std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs)
+{
+    std::vector<fs::path> dirs(cli_dirs.begin(), cli_dirs.end());
+    if (const char* env = std::getenv("CKPT_PLUGIN_PATH")) {
+        std::string s(env);
+        size_t start = 0;
+        while (start <= s.size()) {
+            size_t end = s.find(':', start);
+            if (end == std::string::npos)
+                end = s.size();
+            if (end > start)
+                dirs.emplace_back(s.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    std::error_code ec;
+    fs::path exe = boost::dll::program_location(ec);
+    if (!ec)
+        dirs.push_back(exe.parent_path().parent_path() / "lib" / "ckptconv" / "plugins");
+    return dirs;
+}
+
+namespace {
+
+/// Minimum descriptor size of ABI 1.0: every field up to container_count.
+constexpr uint32_t kMinPluginStructSize = sizeof(ckpt_plugin);
+
+std::string view(ckpt_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
+
+/// Checks everything the host will later read from a descriptor; returns the problem or "".
+std::string validate_descriptor(const ckpt_plugin* d)
+{
+    if (d->struct_size < kMinPluginStructSize)
+        return fmt::format("plugin descriptor is {} bytes, ABI {} needs at least {}", d->struct_size,
+                           format_abi(CKPT_ABI_VERSION), kMinPluginStructSize);
+    if (!d->name.data || d->name.size == 0)
+        return "plugin descriptor has no name";
+    if (d->model_count && !d->models)
+        return "plugin descriptor lists models but the array is NULL";
+    if (d->container_count && !d->containers)
+        return "plugin descriptor lists containers but the array is NULL";
+    for (size_t i = 0; i < d->model_count; ++i) {
+        const ckpt_model* m = d->models[i];
+        if (!m || m->struct_size < sizeof(ckpt_model) || !m->name.data || m->name.size == 0)
+            return fmt::format("model #{} of the descriptor is missing or malformed", i);
+        if (m->alias_count && !m->aliases)
+            return fmt::format("model '{}' lists aliases but the array is NULL", view(m->name));
+        if (m->converter_count && !m->converters)
+            return fmt::format("model '{}' lists converters but the array is NULL", view(m->name));
+        for (size_t j = 0; j < m->converter_count; ++j) {
+            const ckpt_converter* c = m->converters[j];
+            if (!c || c->struct_size < sizeof(ckpt_converter) || !c->convert_config || !c->plan_checkpoint)
+                return fmt::format("converter #{} of model '{}' is missing or malformed", j, view(m->name));
+            for (const auto& g : c->formats)
+                if (g.count == 0 || !g.formats)
+                    return fmt::format("converter #{} of model '{}' has an empty format group", j,
+                                       view(m->name));
+        }
+    }
+    for (size_t i = 0; i < d->container_count; ++i) {
+        const ckpt_container* c = d->containers[i];
+        if (!c || c->struct_size < sizeof(ckpt_container) || !c->identify || !c->open_source)
+            return fmt::format("container #{} of the descriptor is missing or malformed", i);
+    }
+    return {};
+}
+
+} // namespace
+
+PluginRecord load_plugin(const fs::path& file)
+{
+    PluginRecord rec;
+    rec.file = file;
+    auto lib = std::make_shared<boost::dll::shared_library>();
+    boost::dll::fs::error_code ec;
+    lib->load(file, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    if (ec) {
+        rec.reason = fmt::format("cannot load the library: {}", ec.message());
+        return rec;
+    }
+    if (!lib->has(CKPT_PLUGIN_ENTRY_SYMBOL)) {
+        rec.reason = fmt::format("no exported symbol '{}' (not a ckptconv plugin)", CKPT_PLUGIN_ENTRY_SYMBOL);
+        rec.library = lib; // unloading a library that ran static initialisers is unsafe
+        return rec;
+    }
+    rec.library = lib;
+    auto entry = lib->get<const ckpt_plugin*(const ckpt_host*)>(CKPT_PLUGIN_ENTRY_SYMBOL);
+    const ckpt_plugin* desc = nullptr;
+    take_plugin_error();
+    try {
+        desc = entry(services());
+    } catch (const std::exception& e) {
+        rec.reason = fmt::format("'{}' threw an exception: {}", CKPT_PLUGIN_ENTRY_SYMBOL, e.what());
+        return rec;
+    } catch (...) {
+        rec.reason = fmt::format("'{}' threw an unknown exception", CKPT_PLUGIN_ENTRY_SYMBOL);
+        return rec;
+    }
+    if (!desc) {
+        std::string why = take_plugin_error();
+        rec.reason = fmt::format("'{}' returned no descriptor{}{}", CKPT_PLUGIN_ENTRY_SYMBOL,
+                                 why.empty() ? "" : ": ", why);
+        return rec;
+    }
+    if (desc->struct_size < 2 * sizeof(uint32_t)) {
+        rec.reason = fmt::format("plugin descriptor is {} bytes, too small to hold a version", desc->struct_size);
+        return rec;
+    }
+    rec.abi_version = desc->abi_version;
+    const uint32_t host_abi = CKPT_ABI_VERSION;
+    if (CKPT_VERSION_MAJOR(desc->abi_version) != CKPT_VERSION_MAJOR(host_abi)) {
+        rec.reason = fmt::format("built for ckptconv plugin ABI {}, this ckptconv has ABI {} (major versions "
+                                 "differ; rebuild the plugin against this SDK)",
+                                 format_abi(desc->abi_version), format_abi(host_abi));
+        return rec;
+    }
+    if (CKPT_VERSION_MINOR(desc->abi_version) > CKPT_VERSION_MINOR(host_abi)) {
+        rec.reason = fmt::format("built for ckptconv plugin ABI {}, newer than this ckptconv's ABI {} "
+                                 "(upgrade ckptconv or rebuild the plugin against this SDK)",
+                                 format_abi(desc->abi_version), format_abi(host_abi));
+        return rec;
+    }
+    std::string problem = validate_descriptor(desc);
+    if (!problem.empty()) {
+        rec.reason = problem;
+        return rec;
+    }
+    rec.descriptor = desc;
+    rec.loaded = true;
+    return rec;
+}
+
+std::vector<PluginRecord> load_plugins(const std::vector<fs::path>& dirs)
+{
+    std::vector<PluginRecord> out;
+    std::set<fs::path> seen;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec))
+            continue;
+        std::vector<fs::path> files;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const fs::path& p = it->path();
+            if (p.extension() == ".so" && it->is_regular_file(ec))
+                files.push_back(p);
+        }
+        std::sort(files.begin(), files.end()); // readdir order is not stable
+        for (const auto& f : files) {
+            fs::path canon = fs::weakly_canonical(f, ec);
+            if (!seen.insert(ec ? f : canon).second)
+                continue;
+            out.push_back(load_plugin(f));
+        }
+    }
+    return out;
+}
+
+} // namespace ckpt::host

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// The model registry: model names and aliases from loaded plugins, their conversion edges, and
+// the generic CS -> CS release steps that need no model-specific change.
+#pragma once
+
+#include "plugins/plugin_loader.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ckpt::host {
+
+/// A Cerebras release as an integer pair (cs-2.10 sorts after cs-2.9).
+struct CsVersion {
+    int major = 0;
+    int minor = 0;
+    bool operator<(const CsVersion& o) const { return std::pair(major, minor) < std::pair(o.major, o.minor); }
+    bool operator==(const CsVersion& o) const { return major == o.major && minor == o.minor; }
+    bool operator<=(const CsVersion& o) const { return !(o < *this); }
+    std::string name() const;
+};
+
+/// Parses "cs-X.Y"; nullopt for anything else ("hf", "cs-auto").
+std::optional<CsVersion> parse_cs_version(std::string_view fmt);
+
+/// Every CS release ckptconv knows, oldest first; the last is what `cs-current` names.
+const std::vector<CsVersion>& known_cs_releases();
+
+/// One conversion edge, usable in both directions.
+struct ConverterEntry {
+    std::vector<std::string> side[2];
+    std::string note;
+    /// Null for a generic release step (copy every key, update metadata and config).
+    const ckpt_converter* descriptor = nullptr;
+    bool fallback() const { return descriptor == nullptr; }
+    /// 0 when `src` is on side 0 and `tgt` on side 1, 1 for the reverse, -1 when not supported.
+    int direction(std::string_view src, std::string_view tgt) const;
+};
+
+struct ModelEntry {
+    std::string name;
+    std::vector<std::string> aliases;
+    std::vector<ConverterEntry> converters;
+    const PluginRecord* plugin = nullptr;
+};
+
+class Registry {
+public:
+    /// Builds the registry from loaded plugins, in order. A model name or alias already taken is
+    /// ignored and a warning is added to the later plugin's record.
+    static Registry build(std::vector<PluginRecord>& records);
+
+    /// Looks up a model name or alias, ignoring case. Null when unknown.
+    const ModelEntry* find(std::string_view name) const;
+    /// Every name a user may type (models and aliases), sorted.
+    std::vector<std::string> names() const;
+    /// The rows `list` prints for a model: its converters, then the generic release steps at or
+    /// above its oldest CS release that no converter of the model already covers.
+    std::vector<ConverterEntry> list_rows(const ModelEntry& model) const;
+    const std::vector<ModelEntry>& models() const { return m_models; }
+
+private:
+    std::vector<ModelEntry> m_models;
+    std::vector<std::pair<std::string, size_t>> m_names; // lower-cased name or alias -> model
+};
+
+} // namespace ckpt::host

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// Helpers shared by the tests: data paths, temporary directories, running the real CLI.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ckpt::test {
+
+/// tests/data/<rel>
+std::filesystem::path data_path(const std::string& rel);
+
+/// A fresh directory removed (with everything in it) at scope exit.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return m_path; }
+    std::filesystem::path operator/(const std::string& rel) const { return m_path / rel; }
+
+private:
+    std::filesystem::path m_path;
+};
+
+struct RunResult {
+    int exit_code = -1; // -1 when killed by a signal (then `signal` is set)
+    int signal = 0;
+    std::string out;
+    std::string err;
+};
+
+/// Runs the built `ckptconv` with `args` (no shell), capturing stdout and stderr.
+/// `env` entries ("NAME=value") are added to the environment; CKPT_PLUGIN_PATH is cleared first
+/// so the developer's environment cannot leak into a test.
+RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+/// Reads a whole file.
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& bytes);
+
+/// Every file below `dir` (relative paths, sorted) — to prove no partial output was left.
+std::vector<std::string> list_tree(const std::filesystem::path& dir);
+
+} // namespace ckpt::test
