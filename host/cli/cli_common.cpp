@@ -49,7 +49,7 @@ bool Parser::parse(const std::vector<std::string>& args, po::variables_map& vm)
     return true;
 }
 
-Session load_session(const CommonOptions& common, bool warn_rejected)
+Session load_session(const CommonOptions& common, bool warn)
 {
     Session s;
     std::vector<std::filesystem::path> cli_dirs(common.plugin_dirs.begin(), common.plugin_dirs.end());
@@ -59,7 +59,9 @@ Session load_session(const CommonOptions& common, bool warn_rejected)
     s.records = host::load_plugins(s.search_path);
     s.registry = host::Registry::build(s.records);
     for (const auto& r : s.records) {
-        if (!r.loaded && warn_rejected)
+        if (!warn)
+            continue;
+        if (!r.loaded)
             log::warning("plugin {} rejected: {}", r.file.string(), r.reason);
         for (const auto& w : r.warnings)
             log::warning("plugin {}: {}", r.file.string(), w);

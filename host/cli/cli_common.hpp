@@ -49,9 +49,9 @@ struct Session {
     host::Registry registry;
 };
 
-/// Loads the plugins named by the common options; prints rejected plugins as warnings when
-/// `warn_rejected` (the `plugins` command reports them itself).
-Session load_session(const CommonOptions& common, bool warn_rejected = true);
+/// Loads the plugins named by the common options; prints rejected plugins and name clashes as
+/// warnings when `warn` (the `plugins` command reports them itself).
+Session load_session(const CommonOptions& common, bool warn = true);
 
 /// Escapes a string for JSON output.
 std::string json_quote(std::string_view s);

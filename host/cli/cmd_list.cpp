@@ -71,7 +71,7 @@ int cmd_list(const Args& args)
     if (model == "all") {
         names = reg.names();
     } else if (reg.find(model)) {
-        names.push_back(model);
+        names.push_back(reg.spelling(model));
     } else {
         std::cout << fmt::format("The model {} is not supported.\n", model);
         std::cout << "The following models are supported:\n";

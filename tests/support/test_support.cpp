@@ -59,7 +59,7 @@ RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
 
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "CKPT_PLUGIN_PATH=", 17) != 0)
+        if (std::strncmp(*e, "CKPT_PLUGIN_PATH=", 17) != 0 && std::strncmp(*e, "CKPT_PLUGIN_DEFAULT_DIR=", 24) != 0)
             env_s.emplace_back(*e);
     env_s.insert(env_s.end(), env.begin(), env.end());
     std::vector<char*> envp;
@@ -114,6 +114,17 @@ RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
     else if (WIFSIGNALED(status))
         r.signal = WTERMSIG(status);
     return r;
+}
+
+std::string json_escape(const std::string& s)
+{
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out;
 }
 
 std::string read_file(const fs::path& p)

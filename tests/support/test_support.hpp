@@ -34,9 +34,12 @@ struct RunResult {
 };
 
 /// Runs the built `ckptconv` with `args` (no shell), capturing stdout and stderr.
-/// `env` entries ("NAME=value") are added to the environment; CKPT_PLUGIN_PATH is cleared first
-/// so the developer's environment cannot leak into a test.
+/// `env` entries ("NAME=value") are added to the environment; CKPT_PLUGIN_PATH and
+/// CKPT_PLUGIN_DEFAULT_DIR are cleared first so the developer's environment cannot leak in.
 RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+/// The JSON string escaping of `s` without the quotes (for searching JSON output).
+std::string json_escape(const std::string& s);
 
 /// Reads a whole file.
 std::string read_file(const std::filesystem::path& p);

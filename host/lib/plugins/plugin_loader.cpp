@@ -39,6 +39,13 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs)
             start = end + 1;
         }
     }
+    // CKPT_PLUGIN_DEFAULT_DIR replaces the built-in directory; set but empty, it removes it
+    // (tests and packagers use this to control exactly what is loaded).
+    if (const char* def = std::getenv("CKPT_PLUGIN_DEFAULT_DIR")) {
+        if (*def)
+            dirs.emplace_back(def);
+        return dirs;
+    }
     std::error_code ec;
     fs::path exe = boost::dll::program_location(ec);
     if (!ec)

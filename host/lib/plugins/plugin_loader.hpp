@@ -29,7 +29,8 @@ struct PluginRecord {
 };
 
 /// The directories to search, in order: `cli_dirs`, then CKPT_PLUGIN_PATH (':'-separated), then
-/// `<exe>/../lib/ckptconv/plugins`. Missing directories are kept (and reported as empty).
+/// `<exe>/../lib/ckptconv/plugins` (replaced by CKPT_PLUGIN_DEFAULT_DIR when that is set; dropped
+/// when it is set but empty). Missing directories are kept (and reported as empty).
 std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::filesystem::path>& cli_dirs);
 
 /// Loads every plugin file (`*.so`) in `dirs`, sorted by name within each directory; the same

@@ -94,9 +94,9 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             std::vector<std::string> free_names;
             for (const auto& n : wanted) {
                 auto clash = std::find_if(reg.m_names.begin(), reg.m_names.end(),
-                                          [&](const auto& p) { return p.first == lower(n); });
+                                          [&](const Name& p) { return p.lower == lower(n); });
                 if (clash != reg.m_names.end()) {
-                    const ModelEntry& owner = reg.m_models[clash->second];
+                    const ModelEntry& owner = reg.m_models[clash->model];
                     rec.warnings.push_back(fmt::format("model name '{}' is already provided by {}; ignored here",
                                                        n, owner.plugin->file.string()));
                 } else {
@@ -113,7 +113,7 @@ Registry Registry::build(std::vector<PluginRecord>& records)
                                            [&](const std::string& a) { return !contains(free_names, a) || a == e.name; }),
                             e.aliases.end());
             for (const auto& n : free_names)
-                reg.m_names.emplace_back(lower(n), index);
+                reg.m_names.push_back(Name{lower(n), n, index});
             reg.m_models.push_back(std::move(e));
         }
     }
@@ -123,10 +123,19 @@ Registry Registry::build(std::vector<PluginRecord>& records)
 const ModelEntry* Registry::find(std::string_view name) const
 {
     const std::string key = lower(name);
-    for (const auto& [n, index] : m_names)
-        if (n == key)
-            return &m_models[index];
+    for (const auto& n : m_names)
+        if (n.lower == key)
+            return &m_models[n.model];
     return nullptr;
+}
+
+std::string Registry::spelling(std::string_view name) const
+{
+    const std::string key = lower(name);
+    for (const auto& n : m_names)
+        if (n.lower == key)
+            return n.spelling;
+    return {};
 }
 
 std::vector<std::string> Registry::names() const

@@ -55,6 +55,8 @@ public:
 
     /// Looks up a model name or alias, ignoring case. Null when unknown.
     const ModelEntry* find(std::string_view name) const;
+    /// The registered spelling of a model name or alias typed in any case; empty when unknown.
+    std::string spelling(std::string_view name) const;
     /// Every name a user may type (models and aliases), sorted.
     std::vector<std::string> names() const;
     /// The rows `list` prints for a model: its converters, then the generic release steps at or
@@ -64,7 +66,12 @@ public:
 
 private:
     std::vector<ModelEntry> m_models;
-    std::vector<std::pair<std::string, size_t>> m_names; // lower-cased name or alias -> model
+    struct Name {
+        std::string lower;    // lookup key
+        std::string spelling; // as the plugin registered it
+        size_t model;
+    };
+    std::vector<Name> m_names;
 };
 
 } // namespace ckpt::host
