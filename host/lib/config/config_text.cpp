@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading a config file's text and the UTF-8 and key-ordering rules shared by the JSON and YAML code.
+#include "config/config_text.hpp"
+
+#include "core/error.hpp"
+#include "core/mapped_file.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <system_error>
+
+namespace ckpt::detail {
+
+std::string read_config_text(const std::filesystem::path& path)
+{
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status))
+        throw_input("{}: cannot open config: {}", path.string(),
+                    ec ? ec.message() : std::string("no such file"));
+    if (std::filesystem::is_directory(status))
+        throw_input("{}: is a directory, expected a config file (config.json or .yaml)", path.string());
+    uint64_t size = std::filesystem::file_size(path, ec);
+    if (ec)
+        throw_input("{}: cannot read config size: {}", path.string(), ec.message());
+    if (size > kMaxConfigBytes)
+        throw_input("{}: config file is {} bytes, more than the {} bytes a config may have", path.string(),
+                    size, kMaxConfigBytes);
+    // One byte more than expected catches a file that grew since stat().
+    std::string text = read_head(path, static_cast<size_t>(size) + 1);
+    if (text.size() > kMaxConfigBytes)
+        throw_input("{}: config file grew past {} bytes while being read", path.string(), kMaxConfigBytes);
+    return text;
+}
+
+namespace {
+// Length of the valid UTF-8 sequence at s[i] and its code point; 0 when invalid.
+size_t utf8_sequence(std::string_view s, size_t i, char32_t& cp)
+{
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    }
+    size_t len;
+    char32_t min;
+    if ((b0 & 0xE0) == 0xC0) {
+        len = 2;
+        cp = b0 & 0x1F;
+        min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3;
+        cp = b0 & 0x0F;
+        min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4;
+        cp = b0 & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (s.size() - i < len)
+        return 0;
+    for (size_t k = 1; k < len; ++k) {
+        const auto b = static_cast<unsigned char>(s[i + k]);
+        if ((b & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+} // namespace
+
+bool decode_utf8(std::string_view s, std::u32string& out)
+{
+    out.clear();
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        char32_t cp = 0;
+        size_t n = utf8_sequence(s, i, cp);
+        if (n == 0)
+            return false;
+        out.push_back(cp);
+        i += n;
+    }
+    return true;
+}
+
+size_t find_invalid_utf8(std::string_view s)
+{
+    for (size_t i = 0; i < s.size();) {
+        char32_t cp = 0;
+        size_t n = utf8_sequence(s, i, cp);
+        if (n == 0)
+            return i;
+        i += n;
+    }
+    return std::string_view::npos;
+}
+
+void append_utf8(std::string& out, char32_t c)
+{
+    if (c < 0x80) {
+        out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+        out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+}
+
+namespace {
+bool is_number(const Node& n)
+{
+    return n.kind() == Node::Kind::boolean || n.kind() == Node::Kind::integer ||
+           n.kind() == Node::Kind::floating;
+}
+
+// Exact value of a Python number: long double holds every int64 and every double exactly.
+long double number_value(const Node& n)
+{
+    switch (n.kind()) {
+    case Node::Kind::boolean: return n.as_bool() ? 1.0L : 0.0L;
+    case Node::Kind::integer: return static_cast<long double>(n.as_int());
+    default: return static_cast<long double>(n.as_float());
+    }
+}
+} // namespace
+
+bool python_sort_entries(const std::vector<Node::Entry>& in, std::vector<const Node::Entry*>& out)
+{
+    out.clear();
+    for (const auto& e : in)
+        out.push_back(&e);
+    if (in.size() < 2)
+        return true;
+    const Node::Kind first = in.front().first.kind();
+    const bool strings = first == Node::Kind::string;
+    const bool bytes = first == Node::Kind::bytes;
+    for (const auto& e : in) {
+        const Node& k = e.first;
+        if (strings && k.kind() != Node::Kind::string)
+            return false;
+        if (bytes && k.kind() != Node::Kind::bytes)
+            return false;
+        if (!strings && !bytes) {
+            if (!is_number(k))
+                return false;
+            // NaN makes Python's order depend on the sort algorithm; do not guess.
+            if (k.kind() == Node::Kind::floating && std::isnan(k.as_float()))
+                return false;
+        }
+    }
+    if (strings || bytes) {
+        // Byte order of UTF-8 equals code point order, which is how Python compares str.
+        std::stable_sort(out.begin(), out.end(), [](const Node::Entry* a, const Node::Entry* b) {
+            return a->first.as_string() < b->first.as_string();
+        });
+    } else {
+        std::stable_sort(out.begin(), out.end(), [](const Node::Entry* a, const Node::Entry* b) {
+            return number_value(a->first) < number_value(b->first);
+        });
+    }
+    return true;
+}
+
+bool python_key_equal(const Node& a, const Node& b)
+{
+    if (is_number(a) && is_number(b))
+        return number_value(a) == number_value(b);
+    return a == b;
+}
+
+} // namespace ckpt::detail
