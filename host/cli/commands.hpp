@@ -11,5 +11,10 @@ using Args = std::vector<std::string>;
 
 int cmd_list(const Args& args);
 int cmd_plugins(const Args& args);
+int cmd_inspect(const Args& args);
+int cmd_diff(const Args& args);
+int cmd_repack(const Args& args);
+int cmd_convert(const Args& args);
+int cmd_convert_config(const Args& args);
 
 } // namespace ckpt::cli

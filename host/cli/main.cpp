@@ -22,7 +22,12 @@ struct CommandInfo {
 
 const CommandInfo kCommands[] = {
     {"list", "list the supported models and conversions", ckpt::cli::cmd_list},
+    {"convert", "convert a checkpoint and its config", ckpt::cli::cmd_convert},
+    {"convert-config", "convert a config file alone", ckpt::cli::cmd_convert_config},
     {"plugins", "show the plugins found, loaded and rejected", ckpt::cli::cmd_plugins},
+    {"inspect", "list the tensors and values in a checkpoint", ckpt::cli::cmd_inspect},
+    {"diff", "compare two checkpoints tensor by tensor", ckpt::cli::cmd_diff},
+    {"repack", "write a checkpoint's tensors into another container", ckpt::cli::cmd_repack},
 };
 
 void print_usage(std::ostream& out)

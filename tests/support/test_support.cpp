@@ -120,6 +120,10 @@ std::string json_escape(const std::string& s)
 {
     std::string out;
     for (char c : s) {
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
         if (c == '"' || c == '\\')
             out += '\\';
         out += c;

@@ -40,7 +40,9 @@ CKPT_FROZEN(ckpt_config_api, kind, 8);
 CKPT_FROZEN(ckpt_config_api, map_find, 80);
 CKPT_FROZEN(ckpt_config_api, set_null, 88);
 CKPT_FROZEN(ckpt_config_api, assign, 184);
-static_assert(sizeof(ckpt_config_api) == 192);
+CKPT_FROZEN(ckpt_config_api, tree_create, 192);
+CKPT_FROZEN(ckpt_config_api, tree_destroy, 200);
+static_assert(sizeof(ckpt_config_api) == 208);
 
 CKPT_FROZEN(ckpt_kernel_io, inputs, 8);
 CKPT_FROZEN(ckpt_kernel_io, input_data, 16);

@@ -216,13 +216,24 @@ ckpt_status cfg_assign(ckpt_node* dst, const ckpt_node* src) noexcept
     });
 }
 
+ckpt_node* cfg_tree_create() noexcept
+{
+    try {
+        return to_abi(new Node(Node::map()));
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void cfg_tree_destroy(ckpt_node* root) noexcept { delete N(root); }
+
 const ckpt_config_api kConfigApi = {
     sizeof(ckpt_config_api),
     cfg_kind, cfg_get_bool, cfg_get_int, cfg_get_float, cfg_get_string, cfg_size, cfg_list_at,
     cfg_map_key_at, cfg_map_value_at, cfg_map_find,
     cfg_set_null, cfg_set_bool, cfg_set_int, cfg_set_float, cfg_set_string, cfg_set_list,
     cfg_set_map, cfg_map_get_or_insert, cfg_map_find_mut, cfg_map_erase, cfg_list_append,
-    cfg_list_at_mut, cfg_assign,
+    cfg_list_at_mut, cfg_assign, cfg_tree_create, cfg_tree_destroy,
 };
 
 ckpt_host g_host = {

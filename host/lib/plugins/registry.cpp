@@ -105,6 +105,7 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             }
             if (free_names.empty())
                 continue;
+            e.generic = generic_steps(e.converters);
             const size_t index = reg.m_models.size();
             if (!contains(free_names, e.name)) {
                 e.name = free_names.front();
@@ -152,29 +153,36 @@ std::vector<std::string> Registry::names() const
 std::vector<ConverterEntry> Registry::list_rows(const ModelEntry& model) const
 {
     std::vector<ConverterEntry> rows = model.converters;
+    rows.insert(rows.end(), model.generic.begin(), model.generic.end());
+    return rows;
+}
+
+std::vector<ConverterEntry> Registry::generic_steps(const std::vector<ConverterEntry>& converters)
+{
+    std::vector<ConverterEntry> out;
     std::optional<CsVersion> oldest;
-    for (const auto& c : model.converters)
+    for (const auto& c : converters)
         for (const auto& side : c.side)
             for (const auto& f : side)
                 if (auto v = parse_cs_version(f); v && (!oldest || *v < *oldest))
                     oldest = v;
     if (!oldest)
-        return rows;
+        return out;
     const auto& rel = known_cs_releases();
     for (size_t i = 0; i + 1 < rel.size(); ++i) {
         if (rel[i] < *oldest || rel[i] < CsVersion{1, 8})
             continue;
         const std::string a = rel[i].name(), b = rel[i + 1].name();
-        bool covered = std::any_of(model.converters.begin(), model.converters.end(),
+        bool covered = std::any_of(converters.begin(), converters.end(),
                                    [&](const ConverterEntry& c) { return c.direction(a, b) >= 0; });
         if (covered)
             continue;
-        ConverterEntry fb;
-        fb.side[0] = {a};
-        fb.side[1] = {b};
-        rows.push_back(std::move(fb));
+        ConverterEntry step;
+        step.side[0] = {a};
+        step.side[1] = {b};
+        out.push_back(std::move(step));
     }
-    return rows;
+    return out;
 }
 
 } // namespace ckpt::host

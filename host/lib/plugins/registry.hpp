@@ -44,6 +44,8 @@ struct ModelEntry {
     std::string name;
     std::vector<std::string> aliases;
     std::vector<ConverterEntry> converters;
+    /// The generic release steps this model may use (see Registry::generic_steps).
+    std::vector<ConverterEntry> generic;
     const PluginRecord* plugin = nullptr;
 };
 
@@ -59,9 +61,13 @@ public:
     std::string spelling(std::string_view name) const;
     /// Every name a user may type (models and aliases), sorted.
     std::vector<std::string> names() const;
-    /// The rows `list` prints for a model: its converters, then the generic release steps at or
-    /// above its oldest CS release that no converter of the model already covers.
+    /// The rows `list` prints for a model: its converters, then its generic release steps.
     std::vector<ConverterEntry> list_rows(const ModelEntry& model) const;
+    /// The generic CS -> CS release steps (copy every key, update metadata and config) a model
+    /// with these converters may use: those at or above its oldest CS release (never below
+    /// cs-1.8) that none of its converters already covers — the Model Zoo's fallback rule,
+    /// extended to every release up to cs-2.9.
+    static std::vector<ConverterEntry> generic_steps(const std::vector<ConverterEntry>& converters);
     const std::vector<ModelEntry>& models() const { return m_models; }
 
 private:

@@ -67,8 +67,15 @@ typedef struct ckpt_config_api {
     /// Appends a NULL item and returns it; NULL if not a LIST.
     ckpt_node* (*list_append)(ckpt_node* list);
     ckpt_node* (*list_at_mut)(ckpt_node* list, size_t index);
-    /// Deep copy of `src` into `dst` (any trees; `src` must not contain `dst`).
+    /// Deep copy of `src` into `dst` (any trees; `src` may even live inside `dst`).
     ckpt_status (*assign)(ckpt_node* dst, const ckpt_node* src);
+
+    /* --- scratch trees (ABI 1.0) --- */
+    /// A new, empty MAP owned by the host, for a plugin's working copies (e.g. a config with
+    /// defaults filled in). NULL when out of memory. Release it with tree_destroy.
+    ckpt_node* (*tree_create)(void);
+    /// Destroys a tree made by tree_create (NULL is allowed). Never pass any other node.
+    void (*tree_destroy)(ckpt_node* root);
 } ckpt_config_api;
 
 #ifdef __cplusplus

@@ -32,7 +32,7 @@ TEST(Loader, LoadsTheNullFixture)
     EXPECT_EQ(str(r.descriptor->models[0]->aliases[0]), "null-alias");
     const ckpt_converter* c = r.descriptor->models[0]->converters[0];
     EXPECT_EQ(c->formats[1].count, 2u);
-    EXPECT_EQ(str(c->formats[1].formats[1]), "toy-b2");
+    EXPECT_EQ(str(c->formats[1].formats[1]), "cs-2.2");
 }
 
 TEST(Loader, LoadsAPluginWrittenInC)

@@ -65,9 +65,11 @@ TEST(Registry, AddsGenericReleaseStepsAboveTheOldestRelease)
     b.side[1] = {"cs-2.1"};
     b.descriptor = &kDummy;
     m.converters = {a, b};
+    m.generic = Registry::generic_steps(m.converters);
     std::vector<PluginRecord> none;
     Registry reg = Registry::build(none);
     auto rows = reg.list_rows(m);
+    ASSERT_EQ(rows.size(), 2u + m.generic.size());
     std::vector<std::string> generic;
     for (const auto& r : rows)
         if (r.fallback())

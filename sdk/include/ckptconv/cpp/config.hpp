@@ -115,4 +115,22 @@ public:
     }
 };
 
+/// A host-owned scratch tree (an empty map at first), destroyed with this object.
+class ScratchTree {
+public:
+    explicit ScratchTree(const ckpt_config_api* api) : m_api(api), m_root(api->tree_create())
+    {
+        if (!m_root)
+            throw Error(CKPT_ERR_NO_MEMORY, "cannot create a scratch config tree");
+    }
+    ~ScratchTree() { m_api->tree_destroy(m_root); }
+    ScratchTree(const ScratchTree&) = delete;
+    ScratchTree& operator=(const ScratchTree&) = delete;
+    Node root() const { return {m_api, m_root}; }
+
+private:
+    const ckpt_config_api* m_api;
+    ckpt_node* m_root;
+};
+
 } // namespace ckpt::sdk
