@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Writes a synthetic GPT-2-shaped checkpoint of about the requested size, tensor by tensor from a
-// pseudo-random generator (never held in memory), as safetensors or PyTorch .bin.
-//   ckptconv_bench_gen OUT.{safetensors|bin} SIZE_MIB [HIDDEN]
+// Writes a synthetic Hugging Face checkpoint of a real architecture's shapes, tensor by tensor from a
+// pseudo-random generator (never held in memory), with a matching config.json beside it.
+//   ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama LAYERS HIDDEN [f32|bf16]
+// gpt2: vocab 50257, 1024 positions, 4x MLP (LAYERS=12 HIDDEN=768 is GPT-2 124M).
+// llama: vocab 32000, 32 heads, 4 KV heads, MLP 2.75x (LAYERS=22 HIDDEN=2048 is TinyLlama 1.1B).
 #include "core/error.hpp"
 #include "formats/safetensors/safetensors_writer.hpp"
 #include "formats/torch/torch_writer.hpp"
@@ -9,7 +11,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <cstring>
+#include <fstream>
 #include <iostream>
 
 namespace {
@@ -37,39 +39,73 @@ private:
 
 int main(int argc, char** argv)
 {
-    if (argc < 3) {
-        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} SIZE_MIB [HIDDEN]\n";
+    if (argc < 5) {
+        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama LAYERS HIDDEN [f32|bf16]\n";
         return 2;
     }
-    const std::string out = argv[1];
-    const uint64_t target = std::strtoull(argv[2], nullptr, 10) << 20;
-    const int64_t h = argc > 3 ? std::atoll(argv[3]) : 1024;
+    const std::string out = argv[1], family = argv[2];
+    const int layers = std::atoi(argv[3]);
+    const int64_t h = std::atoll(argv[4]);
+    const ckpt::DType dtype = argc > 5 && std::string(argv[5]) == "bf16" ? ckpt::DType::bf16 : ckpt::DType::f32;
     std::vector<ckpt::NamedTensor> tensors;
     uint64_t total = 0, seed = 1;
     auto add = [&](const std::string& name, std::vector<int64_t> shape) {
-        ckpt::TensorInfo info{ckpt::DType::f32, std::move(shape)};
+        ckpt::TensorInfo info{dtype, std::move(shape)};
         total += info.nbytes();
         tensors.push_back({name, std::make_shared<SyntheticTensor>(info, seed++)});
     };
-    add("transformer.wte.weight", {50304, h});
-    add("transformer.wpe.weight", {1024, h});
-    for (int layer = 0; total < target; ++layer) {
-        const std::string p = fmt::format("transformer.h.{}.", layer);
-        add(p + "ln_1.weight", {h});
-        add(p + "ln_1.bias", {h});
-        add(p + "attn.c_attn.weight", {h, 3 * h});
-        add(p + "attn.c_attn.bias", {3 * h});
-        add(p + "attn.c_proj.weight", {h, h});
-        add(p + "attn.c_proj.bias", {h});
-        add(p + "ln_2.weight", {h});
-        add(p + "ln_2.bias", {h});
-        add(p + "mlp.c_fc.weight", {h, 4 * h});
-        add(p + "mlp.c_fc.bias", {4 * h});
-        add(p + "mlp.c_proj.weight", {4 * h, h});
-        add(p + "mlp.c_proj.bias", {h});
+    std::string config;
+    if (family == "gpt2") {
+        add("transformer.wte.weight", {50257, h});
+        add("transformer.wpe.weight", {1024, h});
+        for (int l = 0; l < layers; ++l) {
+            const std::string p = fmt::format("transformer.h.{}.", l);
+            for (const char* n : {"ln_1", "ln_2"}) {
+                add(p + n + ".weight", {h});
+                add(p + n + ".bias", {h});
+            }
+            add(p + "attn.c_attn.weight", {h, 3 * h});
+            add(p + "attn.c_attn.bias", {3 * h});
+            add(p + "attn.c_proj.weight", {h, h});
+            add(p + "attn.c_proj.bias", {h});
+            add(p + "mlp.c_fc.weight", {h, 4 * h});
+            add(p + "mlp.c_fc.bias", {4 * h});
+            add(p + "mlp.c_proj.weight", {4 * h, h});
+            add(p + "mlp.c_proj.bias", {h});
+        }
+        add("transformer.ln_f.weight", {h});
+        add("transformer.ln_f.bias", {h});
+        config = fmt::format(R"({{"activation_function": "gelu_new", "architectures": ["GPT2Model"], "attn_pdrop": 0.1,
+ "embd_pdrop": 0.1, "initializer_range": 0.02, "layer_norm_epsilon": 1e-05, "model_type": "gpt2",
+ "n_embd": {}, "n_head": {}, "n_inner": null, "n_layer": {}, "n_positions": 1024, "resid_pdrop": 0.1,
+ "scale_attn_weights": true, "tie_word_embeddings": true, "vocab_size": 50257}})",
+                             h, h / 64, layers);
+    } else if (family == "llama") {
+        const int64_t heads = 32, kv = 4, hd = h / heads, inter = h * 11 / 4;
+        add("model.embed_tokens.weight", {32000, h});
+        for (int l = 0; l < layers; ++l) {
+            const std::string p = fmt::format("model.layers.{}.", l);
+            add(p + "self_attn.q_proj.weight", {h, h});
+            add(p + "self_attn.k_proj.weight", {kv * hd, h});
+            add(p + "self_attn.v_proj.weight", {kv * hd, h});
+            add(p + "self_attn.o_proj.weight", {h, h});
+            add(p + "mlp.gate_proj.weight", {inter, h});
+            add(p + "mlp.up_proj.weight", {inter, h});
+            add(p + "mlp.down_proj.weight", {h, inter});
+            add(p + "input_layernorm.weight", {h});
+            add(p + "post_attention_layernorm.weight", {h});
+        }
+        add("model.norm.weight", {h});
+        add("lm_head.weight", {32000, h});
+        config = fmt::format(R"({{"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "hidden_size": {},
+ "initializer_range": 0.02, "intermediate_size": {}, "max_position_embeddings": 2048, "model_type": "llama",
+ "num_attention_heads": {}, "num_hidden_layers": {}, "num_key_value_heads": {}, "rms_norm_eps": 1e-05,
+ "rope_scaling": null, "rope_theta": 10000.0, "tie_word_embeddings": false, "vocab_size": 32000}})",
+                             h, inter, heads, layers, kv);
+    } else {
+        std::cerr << "family must be gpt2 or llama\n";
+        return 2;
     }
-    add("transformer.ln_f.weight", {h});
-    add("transformer.ln_f.bias", {h});
     try {
         if (out.size() > 4 && out.compare(out.size() - 4, 4, ".bin") == 0) {
             ckpt::Node root = ckpt::Node::map();
@@ -79,6 +115,7 @@ int main(int argc, char** argv)
         } else {
             ckpt::write_safetensors(out, tensors, {{"format", "pt"}});
         }
+        std::ofstream(std::filesystem::path(out).parent_path() / "config.json") << config << "\n";
     } catch (const ckpt::Error& e) {
         std::cerr << e.what() << "\n";
         return 1;

@@ -4,7 +4,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 
-#include "core/element.hpp"
+#include "core/element_convert.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/tree_paths.hpp"
@@ -38,7 +38,8 @@ TensorDiff compare_tensors(const TensorData& a, const TensorData& b, std::option
     constexpr uint64_t kChunkElems = 1u << 20;
     const uint64_t chunk = std::max<uint64_t>(esize, kChunkElems * esize);
     std::vector<std::byte> ba(std::min(n, chunk)), bb(std::min(n, chunk));
-    const bool by_value = atol && is_float_dtype(info.dtype);
+    const bool by_value = atol && (is_float_dtype(info.dtype) || info.dtype == DType::f8_e4m3 ||
+                                             info.dtype == DType::f8_e5m2);
     for (uint64_t off = 0; off < n; off += chunk) {
         const uint64_t len = std::min(chunk, n - off);
         const std::byte* pa = a.data() ? a.data() + off : (a.read(off, ba.data(), len), ba.data());
@@ -48,7 +49,7 @@ TensorDiff compare_tensors(const TensorData& a, const TensorData& b, std::option
         for (uint64_t i = 0; i < len; i += esize) {
             if (std::memcmp(pa + i, pb + i, esize) == 0)
                 continue;
-            double x = element_as_double(info.dtype, pa + i), y = element_as_double(info.dtype, pb + i);
+            double x = load_double(info.dtype, pa + i), y = load_double(info.dtype, pb + i);
             double diff = std::fabs(x - y);
             if (std::isnan(x) && std::isnan(y))
                 continue;

@@ -2,6 +2,8 @@
 // Reading a config file's text and the UTF-8 and key-ordering rules shared by the JSON and YAML code.
 #include "config/config_text.hpp"
 
+#include "core/text.hpp"
+
 #include "core/error.hpp"
 #include "core/mapped_file.hpp"
 
@@ -34,43 +36,6 @@ std::string read_config_text(const std::filesystem::path& path)
 }
 
 namespace {
-// Length of the valid UTF-8 sequence at s[i] and its code point; 0 when invalid.
-size_t utf8_sequence(std::string_view s, size_t i, char32_t& cp)
-{
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    }
-    size_t len;
-    char32_t min;
-    if ((b0 & 0xE0) == 0xC0) {
-        len = 2;
-        cp = b0 & 0x1F;
-        min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3;
-        cp = b0 & 0x0F;
-        min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4;
-        cp = b0 & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len)
-        return 0;
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 } // namespace
 
 bool decode_utf8(std::string_view s, std::u32string& out)
@@ -79,7 +44,7 @@ bool decode_utf8(std::string_view s, std::u32string& out)
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
         char32_t cp = 0;
-        size_t n = utf8_sequence(s, i, cp);
+        size_t n = decode_utf8_at(s, i, cp);
         if (n == 0)
             return false;
         out.push_back(cp);
@@ -92,7 +57,7 @@ size_t find_invalid_utf8(std::string_view s)
 {
     for (size_t i = 0; i < s.size();) {
         char32_t cp = 0;
-        size_t n = utf8_sequence(s, i, cp);
+        size_t n = decode_utf8_at(s, i, cp);
         if (n == 0)
             return i;
         i += n;

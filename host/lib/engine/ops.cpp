@@ -2,7 +2,7 @@
 // The plan operations: validation, shape inference and lazy, bounded-memory evaluation.
 #include "engine/ops.hpp"
 
-#include "engine/element_convert.hpp"
+#include "core/element_convert.hpp"
 #include "plugins/host_services.hpp"
 
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bit-exact F16/BF16/F8 rounding and dtype casts, against bit patterns produced by torch 1.13.
-#include "engine/element_convert.hpp"
+#include "core/element_convert.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,6 @@
 #include <vector>
 
 using namespace ckpt;
-using namespace ckpt::engine;
 
 namespace {
 

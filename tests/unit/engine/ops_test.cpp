@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every plan op on small hand-computed tensors, lazy chunked reads, validation and bounded memory.
-#include "engine/element_convert.hpp"
+#include "core/element_convert.hpp"
 #include "engine/ops.hpp"
 
 #include "engine_test_util.hpp"

@@ -2,6 +2,8 @@
 // Dataset-name quoting, hex text and small float conversions for the `.mdl` container.
 #include "formats/mdl/mdl_names.hpp"
 
+#include "core/text.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -40,19 +42,6 @@ std::string to_hex(std::string_view bytes)
     }
     return out;
 }
-
-namespace {
-int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-} // namespace
 
 bool from_hex(std::string_view hex, std::string& out)
 {

@@ -2,6 +2,8 @@
 // JSON parsing and string spelling helpers for the safetensors and index readers and writers.
 #include "formats/safetensors/json_text.hpp"
 
+#include "core/text.hpp"
+
 #include <rapidjson/error/en.h>
 
 #include <fmt/format.h>
@@ -72,44 +74,6 @@ std::string json_excerpt(const rapidjson::Value& v)
 
 namespace {
 
-/// Decodes one UTF-8 sequence at `s[i]`; returns its length or 0 when malformed.
-size_t decode_utf8(std::string_view s, size_t i, uint32_t& cp)
-{
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    }
-    size_t len;
-    uint32_t min;
-    if ((b0 & 0xE0) == 0xC0) {
-        len = 2;
-        cp = b0 & 0x1F;
-        min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3;
-        cp = b0 & 0x0F;
-        min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4;
-        cp = b0 & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (s.size() - i < len)
-        return 0;
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 constexpr char kHex[] = "0123456789abcdef";
 
 void append_u16_escape(std::string& out, uint32_t unit)
@@ -140,9 +104,9 @@ bool append_short_escape(std::string& out, char c)
 
 bool is_valid_utf8(std::string_view s)
 {
-    uint32_t cp = 0;
+    char32_t cp = 0;
     for (size_t i = 0; i < s.size();) {
-        const size_t n = decode_utf8(s, i, cp);
+        const size_t n = decode_utf8_at(s, i, cp);
         if (n == 0)
             return false;
         i += n;
@@ -167,9 +131,9 @@ void append_json_string_serde(std::string& out, std::string_view s)
 void append_json_string_python(std::string& out, std::string_view s)
 {
     out += '"';
-    uint32_t cp = 0;
+    char32_t cp = 0;
     for (size_t i = 0; i < s.size();) {
-        size_t n = decode_utf8(s, i, cp);
+        size_t n = decode_utf8_at(s, i, cp);
         if (n == 0) { // callers validate; never loop forever on bad input
             cp = 0xFFFD;
             n = 1;

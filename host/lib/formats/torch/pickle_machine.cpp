@@ -3,6 +3,7 @@
 #include "formats/torch/pickle.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -63,17 +64,6 @@ void put_utf8(std::string& out, uint32_t cp)
         out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
         out += static_cast<char>(0x80 | (cp & 0x3f));
     }
-}
-
-int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 class Machine {
@@ -512,8 +502,8 @@ private:
             case 'v': out += '\v'; break;
             case '\n': break;
             case 'x': {
-                const int h = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
-                const int l = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+                const int h = i + 1 < s.size() ? hex_digit(s[i + 1]) : -1;
+                const int l = i + 2 < s.size() ? hex_digit(s[i + 2]) : -1;
                 if (h < 0 || l < 0)
                     fail("STRING has a bad \\x escape");
                 out += static_cast<char>(h * 16 + l);
@@ -550,7 +540,7 @@ private:
                     fail("UNICODE has a truncated escape");
                 uint32_t cp = 0;
                 for (size_t j = 0; j < n; ++j) {
-                    const int h = hex_value(s[i + 2 + j]);
+                    const int h = hex_digit(s[i + 2 + j]);
                     if (h < 0)
                         fail("UNICODE has a bad escape");
                     cp = cp * 16 + static_cast<uint32_t>(h);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Bit-exact element conversions (F16/BF16 rounding, casts between dtypes) shared by the plan ops.
+// Bit-exact element conversions (F16/BF16 rounding, casts between dtypes) shared by the plan ops
+// and the comparisons of `diff`.
 #pragma once
 
 #include "core/dtype.hpp"
@@ -8,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace ckpt::engine {
+namespace ckpt {
 
 // Element bytes are little-endian (tensor.h); the host reads them in place, so it must be too.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ckptconv assumes a little-endian host");
@@ -118,4 +119,8 @@ void store_int(DType d, int64_t v, std::byte* dst);
 uint8_t f32_to_f8_e4m3(float f);
 uint8_t f32_to_f8_e5m2(float f);
 
-} // namespace ckpt::engine
+/// The element at `p` (little-endian) as a double, for comparisons and reports: every dtype,
+/// F8 decoded exactly, complex dtypes give their real part.
+double load_double(DType d, const std::byte* p);
+
+} // namespace ckpt

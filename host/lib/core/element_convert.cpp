@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bit-exact element conversions between dtypes, following torch's CPU semantics.
-#include "engine/element_convert.hpp"
+#include "core/element_convert.hpp"
 
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
-namespace ckpt::engine {
+namespace ckpt {
 
 namespace {
 
@@ -195,4 +195,55 @@ void store_int(DType d, int64_t v, std::byte* dst)
         store_double(d, static_cast<double>(v), dst);
 }
 
-} // namespace ckpt::engine
+namespace {
+
+/// Decodes an 8-bit float with `mbits` mantissa bits and exponent bias `bias`. E4M3 (fn) has no
+/// infinities and one NaN pattern per sign; E5M2 follows IEEE rules.
+double f8_to_double(uint8_t x, int mbits, int bias, bool ieee)
+{
+    const int ebits = 7 - mbits;
+    const bool neg = x & 0x80;
+    const int exp = (x >> mbits) & ((1 << ebits) - 1);
+    const int mant = x & ((1 << mbits) - 1);
+    double v;
+    if (ieee && exp == (1 << ebits) - 1)
+        v = mant ? NAN : INFINITY;
+    else if (!ieee && exp == (1 << ebits) - 1 && mant == (1 << mbits) - 1)
+        v = NAN;
+    else if (exp == 0)
+        v = std::ldexp(static_cast<double>(mant), 1 - bias - mbits);
+    else
+        v = std::ldexp(static_cast<double>(mant | (1 << mbits)), exp - bias - mbits);
+    return neg ? -v : v;
+}
+
+} // namespace
+
+double load_double(DType d, const std::byte* p)
+{
+    switch (d) {
+    case DType::f8_e4m3: return f8_to_double(static_cast<uint8_t>(*p), 3, 7, false);
+    case DType::f8_e5m2: return f8_to_double(static_cast<uint8_t>(*p), 2, 15, true);
+    case DType::c64: {
+        float re;
+        std::memcpy(&re, p, sizeof re);
+        return re;
+    }
+    case DType::c128: {
+        double re;
+        std::memcpy(&re, p, sizeof re);
+        return re;
+    }
+    default: {
+        if (!is_castable_dtype(d))
+            return NAN;
+        std::byte out[sizeof(double)];
+        convert_elements(d, p, DType::f64, out, 1);
+        double v;
+        std::memcpy(&v, out, sizeof v);
+        return v;
+    }
+    }
+}
+
+} // namespace ckpt
