@@ -24,6 +24,7 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
 
 namespace ckpt::convert {
 
@@ -470,8 +471,10 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
     refuse_input_overwrite(res.checkpoint, ck.files);
     log::info("Saving...");
     uint64_t total = 0;
+    std::set<const TensorData*> counted; // a tied tensor is read once
     for (const auto& t : tensors)
-        total += t.tensor->info().nbytes();
+        if (counted.insert(t.tensor.get()).second)
+            total += t.tensor->info().nbytes();
     ProgressBar bar("Converting checkpoint", total, r.progress);
     tensors = with_progress(tensors, bar);
     if (is_hf(tgt)) {
