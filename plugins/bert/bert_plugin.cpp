@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// Entry point of the bert plugin: bert, its fine-tune models and roberta, with their converters
+// in the Model Zoo 2.10 registry order, format groups and notes (spec/mappings.md §4.1).
+#include "bert.hpp"
+
+CKPT_PLUGIN_DEFINE(def)
+{
+    using namespace ckpt::bert;
+    def.info("bert", "1.0",
+             "BERT (pretraining and fine-tune heads) and RoBERTa between Hugging Face and Cerebras Model Zoo releases");
+    auto cs17_cs18 = make_cs17_cs18();
+    auto cs20_cs21 = make_cs20_cs21();
+    auto ft16_17 = make_cs16_converter(true, true);
+    auto ft16_18 = make_cs16_converter(true, false);
+
+    def.model("bert")
+        .add(make_hf_converter(Variant::pretrain, {"cs-2.1", "cs-2.2"}))
+        .add(make_hf_converter(Variant::pretrain, cs_formats_from(3)))
+        .add(make_cs16_converter(false, true))
+        .add(make_cs16_converter(false, false))
+        .add(cs17_cs18)
+        .add(make_cs18_cs20())
+        .add(cs20_cs21);
+    def.model("bert-qa").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21).add(
+        make_hf_converter(Variant::question_answering, cs_formats_from(1)));
+    def.model("bert-sequence-classifier")
+        .add(ft16_17)
+        .add(ft16_18)
+        .add(cs17_cs18)
+        .add(cs20_cs21)
+        .add(make_hf_converter(Variant::sequence_classifier, cs_formats_from(1)));
+    def.model("bert-summarization").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21);
+    def.model("bert-token-classifier")
+        .add(ft16_17)
+        .add(ft16_18)
+        .add(cs17_cs18)
+        .add(cs20_cs21)
+        .add(make_hf_converter(Variant::token_classifier, cs_formats_from(1)));
+    def.model("roberta").add(make_hf_converter(Variant::roberta, cs_formats_from(1))).add(cs20_cs21);
+}
