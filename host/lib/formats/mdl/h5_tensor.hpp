@@ -59,6 +59,7 @@ std::vector<H5Box> flat_range_boxes(const std::vector<int64_t>& shape, uint64_t 
 class H5DatasetTensor final : public TensorData {
 public:
     H5DatasetTensor(std::shared_ptr<const H5File> file, std::string dataset, TensorInfo info);
+    ~H5DatasetTensor() override;
     const TensorInfo& info() const override { return m_info; }
     void read(uint64_t offset, std::byte* dst, uint64_t size) const override;
 
@@ -67,6 +68,10 @@ private:
     std::shared_ptr<const H5File> m_file;
     std::string m_dataset;
     TensorInfo m_info;
+    // Kept open between partial reads so decompressed chunks stay in its chunk cache (a
+    // transposing reader visits each chunk many times); closed once the last byte was read.
+    mutable H5Id m_dset;
+    mutable H5Id m_mtype;
 };
 
 /// A tensor of one repeated value (cstorch's DeferredFullTensor); nothing is allocated.

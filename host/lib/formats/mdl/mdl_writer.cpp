@@ -190,8 +190,9 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
             h5_check_status(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
                                                 nullptr),
                             what);
-            const hsize_t elems = n * row_elems;
-            H5Id mspace = h5_check(H5Screate_simple(1, &elems, nullptr), what);
+            // The memory space has the slab's own shape: with a flat one HDF5 maps every element
+            // to its chunk one by one, which made LZ4 output ten times slower than plain.
+            H5Id mspace = h5_check(H5Screate_simple(static_cast<int>(rank), count.data(), nullptr), what);
             h5_check_status(H5Dwrite(dset.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, p), what);
         }
         return dset;
@@ -229,8 +230,7 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
         h5_check_status(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
                                             nullptr),
                         what);
-        const hsize_t elems = box_elems;
-        H5Id mspace = h5_check(H5Screate_simple(1, &elems, nullptr), what);
+        H5Id mspace = h5_check(H5Screate_simple(static_cast<int>(rank), count.data(), nullptr), what);
         h5_check_status(
             H5Dwrite(dset.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, box_buf.data()), what);
         size_t k = rank;
