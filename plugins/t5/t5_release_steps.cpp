@@ -4,12 +4,15 @@
 // embedding renames. The host's generic steps cover every other release pair.
 #include "t5.hpp"
 
+#include <ckptconv/cpp/release_steps.hpp>
+
 #include <map>
 
 namespace ckpt::t5 {
 
 using sdk::CheckpointContext;
 using sdk::CheckpointRules;
+using sdk::copy_config;
 using sdk::eq;
 using sdk::re;
 using sdk::Value;
@@ -20,16 +23,6 @@ const char* const kNote = "T5ForConditionalGeneration class";
 const char* const kOptionalModel = R"((?:model\.)?)";
 const char* const kFlipped = "use_pre_encoder_decoder_layer_norm";
 
-/// Copies the model section key by key; `rewrite` returns true when it handled (or dropped) a key.
-template <class Fn>
-void copy_config(ConstNode src, Node dst, Fn&& rewrite)
-{
-    for (size_t i = 0; i < src.size(); ++i) {
-        const std::string key = src.key_at(i);
-        if (!rewrite(key, src.value_at(i)))
-            dst.entry(key).assign(src.value_at(i));
-    }
-}
 
 void copy_all(ConstNode src, Node dst)
 {
@@ -226,22 +219,7 @@ public:
     void convert_config(const Request& req, ConstNode src, Node dst) override
     {
         const bool up = req.direction == 0;
-        copy_config(src, dst, [&](const std::string& key, ConstNode v) {
-            if (up && key == "use_bfloat16") {
-                dst.entry("fp16_type").set(Value::read(v) == Value(true) ? "bfloat16" : "float16");
-                return true;
-            }
-            if (!up && key == "fp16_type") {
-                const Value t = Value::read(v);
-                if (t != Value("bfloat16") && t != Value("cbfloat16") && t != Value("float16"))
-                    throw sdk::ConfigConversionError("Can't convert config with fp16_type=" + t.str() +
-                                                     " to cs-2.0. Only ['bfloat16', 'cbfloat16', 'float16'] is "
-                                                     "supported.");
-                dst.entry("use_bfloat16").set(t != Value("float16"));
-                return true;
-            }
-            return false;
-        });
+        copy_config(src, dst, [&](const std::string& key, ConstNode v) { return sdk::rewrite_fp16_type(up, key, v, dst); });
     }
 
     void plan_checkpoint(const Request& req, ConstNode cfg0, ConstNode cfg1, Plan& plan) override
