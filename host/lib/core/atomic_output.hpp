@@ -52,6 +52,7 @@ public:
     void close();
 
 private:
+    static constexpr size_t kDirectWriteBytes = 256 * 1024;
     std::filesystem::path m_path;
     std::FILE* m_file = nullptr;
     uint64_t m_pos = 0;
