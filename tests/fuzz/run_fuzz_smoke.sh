@@ -13,8 +13,10 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPTCONV_FUZZ=ON
 cmake --build "$build" -j2 > "$build.build.log" 2>&1 || { tail -50 "$build.build.log"; exit 1; }
 
 status=0
-for fuzzer in "$build"/tests/fuzz/fuzz_*; do
+count=0
+for fuzzer in "$build"/bin/fuzz_*; do
     [ -x "$fuzzer" ] || continue
+    count=$((count + 1))
     name=$(basename "$fuzzer")
     corpus=$(mktemp -d)
     # Seeds: every broken file and every tiny real checkpoint we ship.
@@ -32,4 +34,10 @@ for fuzzer in "$build"/tests/fuzz/fuzz_*; do
     fi
     rm -rf "$corpus"
 done
+expected=$(ls "$src"/tests/fuzz/fuzz_*.cpp | wc -l)
+if [ "$count" -ne "$expected" ]; then
+    echo "FAILED: $count fuzz targets ran, $expected exist in tests/fuzz"
+    exit 1
+fi
+echo "$count fuzz targets ran"
 exit $status
