@@ -41,33 +41,6 @@ fs::path hf(const std::string& family, const std::string& rel)
     return data_path("hf/" + family + "/" + rel);
 }
 
-std::map<std::string, TensorPtr> model_tensors(const fs::path& file)
-{
-    Checkpoint ck = open_checkpoint(file);
-    const Node* model = ck.root.find("model");
-    const bool cs = ck.format.rfind("mdl", 0) == 0 && model;
-    std::map<std::string, TensorPtr> out;
-    for (auto& t : flat_tensors(cs ? *model : ck.root, file.string()))
-        out[t.name] = t.tensor;
-    return out;
-}
-
-std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<std::string, TensorPtr>& b)
-{
-    std::string diff;
-    for (const auto& [name, t] : a) {
-        auto it = b.find(name);
-        if (it == b.end())
-            diff += "only left: " + name + "\n";
-        else if (!equal_bytes(*t, *it->second))
-            diff += "differs: " + name + "\n";
-    }
-    for (const auto& [name, t] : b)
-        if (!a.count(name))
-            diff += "only right: " + name + "\n";
-    return diff;
-}
-
 ::testing::AssertionResult same_checkpoint(const fs::path& a, const fs::path& b)
 {
     RunResult r = cli({"diff", a.string(), b.string()});
@@ -85,17 +58,6 @@ std::string expected_hf_config(const std::string& reference, const std::string& 
     if (torch_dtype)
         out += std::string(",\n    \"torch_dtype\": \"") + torch_dtype + "\"";
     return out + "\n}";
-}
-
-std::vector<std::string> matched_lines(const std::string& text)
-{
-    std::istringstream in(text);
-    std::string line;
-    std::vector<std::string> out;
-    while (std::getline(in, line))
-        if (line.rfind("Matched ", 0) == 0)
-            out.push_back(line);
-    return out;
 }
 
 void write_safetensors(const fs::path& file, const Shapes& tensors)

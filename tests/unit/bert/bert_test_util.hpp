@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/tensor.hpp"
+#include "checkpoint_support.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -31,10 +32,6 @@ fs::path ref(const std::string& family, const std::string& rel);
 /// A Hugging Face fixture under tests/data/hf/<family>/.
 fs::path hf(const std::string& family, const std::string& rel);
 
-/// The model tensors of a checkpoint: a Hugging Face state dict, or a Cerebras file's `model`.
-std::map<std::string, TensorPtr> model_tensors(const fs::path& file);
-/// Empty when both maps hold the same names with equal bytes; else one line per difference.
-std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<std::string, TensorPtr>& b);
 /// `ckptconv diff A B` succeeded (exit 0); the output otherwise, for the failure message.
 ::testing::AssertionResult same_checkpoint(const fs::path& a, const fs::path& b);
 
@@ -47,7 +44,5 @@ using Shapes = std::vector<std::pair<std::string, std::vector<int64_t>>>;
 /// and element.
 void write_safetensors(const fs::path& file, const Shapes& tensors);
 
-/// The lines of `text` that start with "Matched ".
-std::vector<std::string> matched_lines(const std::string& text);
 
 } // namespace ckpt::test::bert

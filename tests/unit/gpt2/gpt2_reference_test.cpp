@@ -77,17 +77,6 @@ std::string expected_hf_config(const std::string& reference, const std::string& 
     return out + "\n}";
 }
 
-std::vector<std::string> matched_lines(const std::string& text)
-{
-    std::istringstream in(text);
-    std::string line;
-    std::vector<std::string> out;
-    while (std::getline(in, line))
-        if (line.rfind("Matched ", 0) == 0)
-            out.push_back(line);
-    return out;
-}
-
 struct HfInput {
     const char* dir;
     const char* file;

@@ -19,33 +19,6 @@ RunResult cli(const std::vector<std::string>& args)
 fs::path ref(const std::string& rel) { return data_path("cs-ref/gpt2/" + rel); }
 fs::path hf(const std::string& rel) { return data_path("hf/gpt2/" + rel); }
 
-std::map<std::string, TensorPtr> model_tensors(const fs::path& file)
-{
-    Checkpoint ck = open_checkpoint(file);
-    const Node* model = ck.root.find("model");
-    const bool cs = ck.format.rfind("mdl", 0) == 0 && model;
-    std::map<std::string, TensorPtr> out;
-    for (auto& t : flat_tensors(cs ? *model : ck.root, file.string()))
-        out[t.name] = t.tensor;
-    return out;
-}
-
-std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<std::string, TensorPtr>& b)
-{
-    std::string diff;
-    for (const auto& [name, t] : a) {
-        auto it = b.find(name);
-        if (it == b.end())
-            diff += "only left: " + name + "\n";
-        else if (!equal_bytes(*t, *it->second))
-            diff += "differs: " + name + "\n";
-    }
-    for (const auto& [name, t] : b)
-        if (!a.count(name))
-            diff += "only right: " + name + "\n";
-    return diff;
-}
-
 std::vector<float> floats(const TensorPtr& t)
 {
     EXPECT_EQ(t->info().dtype, DType::f32);

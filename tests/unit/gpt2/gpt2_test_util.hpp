@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/tensor.hpp"
+#include "checkpoint_support.hpp"
 #include "test_support.hpp"
 
 #include <filesystem>
@@ -22,10 +23,6 @@ fs::path ref(const std::string& rel);
 /// A Hugging Face fixture under tests/data/hf/gpt2/.
 fs::path hf(const std::string& rel);
 
-/// The model tensors of a checkpoint: a Hugging Face state dict, or a Cerebras file's `model`.
-std::map<std::string, TensorPtr> model_tensors(const fs::path& file);
-/// Empty when both maps hold the same names with equal bytes; else what differs.
-std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<std::string, TensorPtr>& b);
 /// A float32 tensor's values.
 std::vector<float> floats(const TensorPtr& t);
 

@@ -43,19 +43,6 @@ fs::path only_file(const fs::path& dir, const std::string& suffix)
 fs::path hf(const std::string& family, const std::string& rel) { return data_path("hf/" + family + "/" + rel); }
 fs::path ref(const std::string& family, const std::string& rel) { return data_path("cs-ref/" + family + "/" + rel); }
 
-std::vector<std::string> matched_lines(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        const size_t at = line.find("Matched ");
-        if (at != std::string::npos)
-            out.push_back(line.substr(at));
-    }
-    return out;
-}
-
 Node config(const fs::path& p) { return read_config(p); }
 
 std::map<std::string, Tensor> tensors(const fs::path& p)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/node.hpp"
+#include "checkpoint_support.hpp"
 #include "test_support.hpp"
 
 #include <filesystem>
@@ -29,8 +30,6 @@ fs::path hf(const std::string& family, const std::string& rel);
 /// tests/data/cs-ref/<family>/<rel>
 fs::path ref(const std::string& family, const std::string& rel);
 
-/// The `Matched ...` lines of a text, in order.
-std::vector<std::string> matched_lines(const std::string& text);
 
 /// A config file (JSON or YAML) as a host tree.
 Node config(const fs::path& p);

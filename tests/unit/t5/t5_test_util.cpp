@@ -39,19 +39,6 @@ int diff(const fs::path& a, const fs::path& b)
 fs::path hf(const std::string& rel) { return data_path("hf/t5/" + rel); }
 fs::path ref(const std::string& rel) { return data_path("cs-ref/t5/" + rel); }
 
-std::vector<std::string> matched_lines(const std::string& text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        const size_t at = line.find("Matched ");
-        if (at != std::string::npos)
-            out.push_back(line.substr(at));
-    }
-    return out;
-}
-
 Node config(const fs::path& p) { return read_config(p); }
 
 std::map<std::string, Tensor> tensors(const fs::path& p)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/node.hpp"
+#include "checkpoint_support.hpp"
 #include "test_support.hpp"
 
 #include <filesystem>
@@ -31,8 +32,6 @@ fs::path hf(const std::string& rel);
 /// tests/data/cs-ref/t5/<rel>
 fs::path ref(const std::string& rel);
 
-/// The `Matched ...` lines of a text, in order.
-std::vector<std::string> matched_lines(const std::string& text);
 
 /// A config file (JSON or YAML) as a host tree.
 Node config(const fs::path& p);
