@@ -40,14 +40,7 @@ public:
     {
         if (req.direction == 0) {
             copy_config(src, dst, [&](const std::string& key, ConstNode v) {
-                if (key != "use_rms_norm")
-                    return false;
-                const Value flag = Value::read(v);
-                if (flag != Value(true) && flag != Value(false))
-                    throw sdk::ConfigConversionError("Can't convert config with use_rms_norm=" + flag.str() +
-                                                     ". Only True, False is supported.");
-                dst.entry("norm_type").set(flag == Value(true) ? "rmsnorm" : "layernorm");
-                return true;
+                return sdk::rewrite_norm_flag("use_rms_norm", key, v, dst);
             });
             if (!dst.has("norm_type"))
                 dst.entry("norm_type").set("layernorm");

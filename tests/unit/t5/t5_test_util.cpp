@@ -4,6 +4,7 @@
 
 #include "config/config_file.hpp"
 #include "formats/container.hpp"
+#include "formats/safetensors/safetensors_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -65,27 +66,15 @@ std::map<std::string, Tensor> tensors(const fs::path& p)
 
 void write_safetensors(const fs::path& p, const std::map<std::string, Tensor>& ts)
 {
-    std::string header = "{";
-    uint64_t offset = 0;
-    std::string data;
+    // The project's own writer: these tests need a valid file, not a hand-rolled one.
+    std::vector<NamedTensor> out;
     for (const auto& [name, t] : ts) {
-        std::string shape;
-        for (int64_t d : t.shape)
-            shape += (shape.empty() ? "" : ",") + std::to_string(d);
-        const uint64_t n = t.values.size() * sizeof(float);
-        header += "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" + shape + "],\"data_offsets\":[" +
-                  std::to_string(offset) + "," + std::to_string(offset + n) + "]},";
-        data.append(reinterpret_cast<const char*>(t.values.data()), n);
-        offset += n;
+        std::vector<std::byte> bytes(t.values.size() * sizeof(float));
+        std::memcpy(bytes.data(), t.values.data(), bytes.size());
+        out.push_back({name, std::make_shared<MemoryTensor>(TensorInfo{DType::f32, t.shape}, std::move(bytes))});
     }
-    header += "\"__metadata__\":{\"format\":\"pt\"}}";
-    while (header.size() % 8)
-        header += ' ';
-    std::string file(8, '\0');
-    const uint64_t len = header.size();
-    for (int i = 0; i < 8; ++i)
-        file[static_cast<size_t>(i)] = static_cast<char>((len >> (8 * i)) & 0xff);
-    write_file(p, file + header + data);
+    fs::remove(p); // callers rewrite a file in place
+    ckpt::write_safetensors(p, out, {{"format", "pt"}});
 }
 
 std::string with_yaml_key(const std::string& text, const std::string& key, const std::string& value)

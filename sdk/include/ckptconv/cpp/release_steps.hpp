@@ -42,4 +42,19 @@ inline bool rewrite_fp16_type(bool up, const std::string& key, ConstNode v, Node
     return false;
 }
 
+/// The cs-1.9 -> cs-2.0 norm change: a boolean `flag_key` (`use_rms_norm`, `use_t5_layer_norm`)
+/// becomes `norm_type` rmsnorm / layernorm. For use inside a copy_config rewrite; returns true
+/// when it handled `key`. A non-boolean value raises ConfigConversionError.
+inline bool rewrite_norm_flag(const std::string& flag_key, const std::string& key, ConstNode v, Node dst)
+{
+    if (key != flag_key)
+        return false;
+    const Value flag = Value::read(v);
+    if (flag != Value(true) && flag != Value(false))
+        throw ConfigConversionError("Can't convert config with " + flag_key + "=" + flag.str() +
+                                    ". Only True, False is supported.");
+    dst.entry("norm_type").set(flag == Value(true) ? "rmsnorm" : "layernorm");
+    return true;
+}
+
 } // namespace ckpt::sdk
