@@ -21,20 +21,22 @@ CKPT_PLUGIN_DEFINE(def)
         .add(cs17_cs18)
         .add(make_cs18_cs20())
         .add(cs20_cs21);
-    def.model("bert-qa").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21).add(
+    def.model("bert-qa").registry_name(registry_name(Variant::question_answering)).add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21).add(
         make_hf_converter(Variant::question_answering, cs_formats_from(1)));
     def.model("bert-sequence-classifier")
+        .registry_name(registry_name(Variant::sequence_classifier))
         .add(ft16_17)
         .add(ft16_18)
         .add(cs17_cs18)
         .add(cs20_cs21)
         .add(make_hf_converter(Variant::sequence_classifier, cs_formats_from(1)));
-    def.model("bert-summarization").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21);
+    def.model("bert-summarization").registry_name("bert/extractive_summarization").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21);
     def.model("bert-token-classifier")
+        .registry_name(registry_name(Variant::token_classifier))
         .add(ft16_17)
         .add(ft16_18)
         .add(cs17_cs18)
         .add(cs20_cs21)
         .add(make_hf_converter(Variant::token_classifier, cs_formats_from(1)));
-    def.model("roberta").add(make_hf_converter(Variant::roberta, cs_formats_from(1))).add(cs20_cs21);
+    def.model("roberta").registry_name(registry_name(Variant::roberta)).add(make_hf_converter(Variant::roberta, cs_formats_from(1))).add(cs20_cs21);
 }

@@ -34,5 +34,5 @@ CKPT_PLUGIN_DEFINE(def)
         .add(make_cs20_cs21())
         .add(make_cs22_cs23())
         .add(make_hf_converter(true));
-    def.model("gpt2-headless").add(make_hf_converter(false));
+    def.model("gpt2-headless").registry_name(kRegistryName).add(make_hf_converter(false));
 }

@@ -21,7 +21,8 @@ CKPT_PLUGIN_DEFINE(def)
         .add(cs20)
         .add(std::make_shared<LlamaHfCs>(Variant{false, false}));
     def.model("llama-headless", {"llamaV2-headless", "code-llama-headless", "wizardlm-headless"})
+        .registry_name("llama")
         .add(std::make_shared<LlamaHfCs>(Variant{false, true}));
     def.model("mistral").add(std::make_shared<LlamaHfCs>(Variant{true, false}));
-    def.model("mistral-headless").add(std::make_shared<LlamaHfCs>(Variant{true, true}));
+    def.model("mistral-headless").registry_name("mistral").add(std::make_shared<LlamaHfCs>(Variant{true, true}));
 }

@@ -10,6 +10,7 @@ CKPT_PLUGIN_DEFINE(def)
     // One converter list for all four names, as the Model Zoo's registry shares one list object.
     // The host's generic release steps cover every CS pair not listed here.
     def.model("t5", {"transformer", "ul2", "flan-ul2"})
+        .registry_name(registry_name("transformer"), "transformer")
         .add(make_cs16_cs17())
         .add(make_cs16_cs18())
         .add(make_cs17_cs18())

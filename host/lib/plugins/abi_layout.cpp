@@ -107,7 +107,7 @@ CKPT_FROZEN(ckpt_model, aliases, 24);
 CKPT_FROZEN(ckpt_model, alias_count, 32);
 CKPT_FROZEN(ckpt_model, converters, 40);
 CKPT_FROZEN(ckpt_model, converter_count, 48);
-static_assert(sizeof(ckpt_model) == 56);
+static_assert(offsetof(ckpt_model, converter_count) + sizeof(size_t) == 56, "ckpt_model 1.0 size");
 
 CKPT_FROZEN(ckpt_container, name, 8);
 CKPT_FROZEN(ckpt_container, description, 24);
@@ -127,4 +127,10 @@ CKPT_FROZEN(ckpt_plugin, containers, 72);
 CKPT_FROZEN(ckpt_plugin, container_count, 80);
 static_assert(sizeof(ckpt_plugin) == 88);
 // ---- end of ABI 1.0 ----
+
+// ---- ABI 1.1: appended fields (older plugins' structs end before them) ----
+CKPT_FROZEN(ckpt_model, registry_name, 56);
+CKPT_FROZEN(ckpt_model, alias_registry_names, 72);
+static_assert(sizeof(ckpt_model) == 80);
+// ---- end of ABI 1.1 ----
 #endif

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
+
 #define BOOST_DLL_USE_STD_FS 1
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -55,6 +57,8 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs)
 
 namespace {
 
+/// Minimum model size of ABI 1.0: every field up to converter_count (1.1 appended registry names).
+constexpr uint32_t kMinModelStructSize = offsetof(ckpt_model, converter_count) + sizeof(size_t);
 /// Minimum descriptor size of ABI 1.0: every field up to container_count.
 constexpr uint32_t kMinPluginStructSize = sizeof(ckpt_plugin);
 
@@ -74,7 +78,7 @@ std::string validate_descriptor(const ckpt_plugin* d)
         return "plugin descriptor lists containers but the array is NULL";
     for (size_t i = 0; i < d->model_count; ++i) {
         const ckpt_model* m = d->models[i];
-        if (!m || m->struct_size < sizeof(ckpt_model) || !m->name.data || m->name.size == 0)
+        if (!m || m->struct_size < kMinModelStructSize || !m->name.data || m->name.size == 0)
             return fmt::format("model #{} of the descriptor is missing or malformed", i);
         if (m->alias_count && !m->aliases)
             return fmt::format("model '{}' lists aliases but the array is NULL", view(m->name));

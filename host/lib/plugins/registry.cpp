@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstddef>
 
 namespace ckpt::host {
 
@@ -79,6 +80,15 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             e.plugin = &rec;
             for (size_t j = 0; j < m->alias_count; ++j)
                 e.aliases.push_back(view(m->aliases[j]));
+            // ABI 1.1 fields, present only when the plugin's struct is long enough.
+            const bool has_registry = m->struct_size >= offsetof(ckpt_model, alias_registry_names) + sizeof(void*);
+            e.registry_name = has_registry ? view(m->registry_name) : std::string();
+            if (e.registry_name.empty())
+                e.registry_name = e.name;
+            for (size_t j = 0; j < m->alias_count; ++j) {
+                std::string r = has_registry && m->alias_registry_names ? view(m->alias_registry_names[j]) : "";
+                e.alias_registry_names.push_back(r.empty() ? e.registry_name : r);
+            }
             for (size_t j = 0; j < m->converter_count; ++j) {
                 const ckpt_converter* c = m->converters[j];
                 ConverterEntry ce;
@@ -110,9 +120,14 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             if (!contains(free_names, e.name)) {
                 e.name = free_names.front();
             }
-            e.aliases.erase(std::remove_if(e.aliases.begin(), e.aliases.end(),
-                                           [&](const std::string& a) { return !contains(free_names, a) || a == e.name; }),
-                            e.aliases.end());
+            std::vector<std::string> kept, kept_registry;
+            for (size_t j = 0; j < e.aliases.size(); ++j)
+                if (contains(free_names, e.aliases[j]) && e.aliases[j] != e.name) {
+                    kept.push_back(e.aliases[j]);
+                    kept_registry.push_back(e.alias_registry_names[j]);
+                }
+            e.aliases = std::move(kept);
+            e.alias_registry_names = std::move(kept_registry);
             for (const auto& n : free_names)
                 reg.m_names.push_back(Name{lower(n), n, index});
             reg.m_models.push_back(std::move(e));
@@ -128,6 +143,19 @@ const ModelEntry* Registry::find(std::string_view name) const
         if (n.lower == key)
             return &m_models[n.model];
     return nullptr;
+}
+
+std::string Registry::registry_name(std::string_view name) const
+{
+    const std::string key = lower(name);
+    for (const auto& m : m_models) {
+        if (lower(m.name) == key)
+            return m.registry_name;
+        for (size_t j = 0; j < m.aliases.size(); ++j)
+            if (lower(m.aliases[j]) == key)
+                return m.alias_registry_names[j];
+    }
+    return {};
 }
 
 std::string Registry::spelling(std::string_view name) const

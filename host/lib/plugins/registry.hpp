@@ -43,6 +43,10 @@ struct ConverterEntry {
 struct ModelEntry {
     std::string name;
     std::vector<std::string> aliases;
+    /// Model Zoo registry names (the cs-2.4+ config `name`): the model's, and one per alias
+    /// (each defaults to the model's, which defaults to `name`). From ABI 1.1 plugins.
+    std::string registry_name;
+    std::vector<std::string> alias_registry_names;
     std::vector<ConverterEntry> converters;
     /// The generic release steps this model may use (see Registry::generic_steps).
     std::vector<ConverterEntry> generic;
@@ -57,6 +61,8 @@ public:
 
     /// Looks up a model name or alias, ignoring case. Null when unknown.
     const ModelEntry* find(std::string_view name) const;
+    /// The Model Zoo registry name for a model name or alias typed in any case; empty when unknown.
+    std::string registry_name(std::string_view name) const;
     /// The registered spelling of a model name or alias typed in any case; empty when unknown.
     std::string spelling(std::string_view name) const;
     /// Every name a user may type (models and aliases), sorted.

@@ -75,6 +75,12 @@ typedef struct ckpt_model {
     size_t alias_count;
     const ckpt_converter* const* converters;
     size_t converter_count;
+    /* ---- since ABI 1.1 (read only when struct_size covers them) ---- */
+    /// The Cerebras Model Zoo registry name of `name`: what cs-2.4 and later configs carry as the
+    /// model's `name` (e.g. `bert` for `roberta`). Empty: the same as `name`.
+    ckpt_str registry_name;
+    /// NULL, or `alias_count` registry names parallel to `aliases` (an empty one: `registry_name`).
+    const ckpt_str* alias_registry_names;
 } ckpt_model;
 
 /// A private checkpoint container. The host probes every registered container with the first

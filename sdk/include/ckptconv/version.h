@@ -15,7 +15,7 @@
 ///   1.0  first stable ABI: descriptor, models and converters, config tree, tensor source and
 ///        sink, container formats, plan ops COPY..KERNEL.
 #define CKPT_ABI_VERSION_MAJOR 1
-#define CKPT_ABI_VERSION_MINOR 0
+#define CKPT_ABI_VERSION_MINOR 1
 #define CKPT_ABI_VERSION CKPT_MAKE_VERSION(CKPT_ABI_VERSION_MAJOR, CKPT_ABI_VERSION_MINOR)
 
 /// Name of the one symbol a plugin exports (see plugin.h).

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fixture: a plugin written in plain C99 against the SDK, proving the ABI needs no C++. */
+/* Fixture: a plugin written in plain C99 against the SDK, proving the ABI needs no C++. It also
+ * stays an ABI 1.0 plugin (1.0 version, 1.0-sized model struct without the 1.1 registry names),
+ * proving that plugins built for an older minor keep loading. */
+#include <stddef.h>
+
 #include <ckptconv/ckptconv.h>
 
 static const char* const kName = "c-only";
@@ -56,7 +60,8 @@ static const ckpt_converter kConverter = {
     NULL, convert_config, plan_checkpoint,
 };
 static const ckpt_converter* const kConverters[] = {&kConverter};
-static const ckpt_model kModel = {sizeof(ckpt_model), 0, {"c-only", 6}, NULL, 0, kConverters, 1};
+static const ckpt_model kModel = {offsetof(ckpt_model, registry_name), 0, {"c-only", 6}, NULL, 0, kConverters, 1,
+                                  {"must not be read", 16}, NULL};
 static const ckpt_model* const kModels[] = {&kModel};
 
 CKPT_EXTERN_C CKPT_EXPORT const ckpt_plugin* ckpt_plugin_entry(const ckpt_host* host)
@@ -64,7 +69,7 @@ CKPT_EXTERN_C CKPT_EXPORT const ckpt_plugin* ckpt_plugin_entry(const ckpt_host* 
     static ckpt_plugin desc;
     (void)host;
     desc.struct_size = sizeof desc;
-    desc.abi_version = (uint32_t)CKPT_ABI_VERSION;
+    desc.abi_version = (uint32_t)CKPT_MAKE_VERSION(1, 0);
     desc.name.data = kName;
     desc.name.size = 6;
     desc.version.data = "1.0";

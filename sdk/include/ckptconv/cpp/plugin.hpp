@@ -124,6 +124,23 @@ public:
         return *this;
     }
 
+    /// The Model Zoo registry name for cs-2.4+ configs (`name`), when it differs from the model
+    /// name; `alias` given: that alias's registry name (default: the model's). Since ABI 1.1.
+    ModelDef& registry_name(std::string registry, const std::string& alias = {})
+    {
+        if (alias.empty()) {
+            m_registry_name = std::move(registry);
+            return *this;
+        }
+        m_alias_registry.resize(m_aliases.size());
+        for (size_t i = 0; i < m_aliases.size(); ++i)
+            if (m_aliases[i] == alias) {
+                m_alias_registry[i] = std::move(registry);
+                return *this;
+            }
+        throw Error(CKPT_ERR_INVALID_ARGUMENT, "registry_name: " + alias + " is not an alias of " + m_name);
+    }
+
     const ckpt_model* descriptor()
     {
         if (m_desc.struct_size == 0) {
@@ -136,6 +153,12 @@ public:
             m_desc.alias_count = m_alias_views.size();
             m_desc.converters = m_conv_ptrs.data();
             m_desc.converter_count = m_conv_ptrs.size();
+            m_desc.registry_name = to_str(m_registry_name);
+            if (!m_alias_registry.empty()) {
+                for (const auto& r : m_alias_registry)
+                    m_alias_registry_views.push_back(to_str(r));
+                m_desc.alias_registry_names = m_alias_registry_views.data();
+            }
             m_desc.struct_size = sizeof m_desc;
         }
         return &m_desc;
@@ -145,7 +168,9 @@ private:
     std::string m_name;
     std::vector<std::string> m_aliases;
     std::vector<std::shared_ptr<Converter>> m_converters;
-    std::vector<ckpt_str> m_alias_views;
+    std::string m_registry_name;
+    std::vector<std::string> m_alias_registry; // empty, or parallel to m_aliases
+    std::vector<ckpt_str> m_alias_views, m_alias_registry_views;
     std::vector<const ckpt_converter*> m_conv_ptrs;
     ckpt_model m_desc{};
 };
