@@ -54,10 +54,6 @@ MupKind detect_mup(ConstNode cs_model);
 double mup_factor(ConstNode cs_model, const std::string& cs_key);
 /// The sP config: muP keys removed, `share_embedding_weights` set false when present.
 void mup_config_to_sp(Node work, MupKind kind);
-/// cs-2.2 -> cs-2.3 muP config upgrade (ConfigConverter_muP_CS22_CS23), given the optimizer's
-/// `adjust_learning_rate.decoder_kernel` (= 1 / width multiplier). Returns false when `model`
-/// has no pre-2.3 muP keys.
-bool upgrade_mup_cs22_to_cs23(Node model, double decoder_kernel);
 
 // ---- converters ----------------------------------------------------------------------------
 

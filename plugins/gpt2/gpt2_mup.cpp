@@ -129,33 +129,4 @@ void mup_config_to_sp(Node work, MupKind kind)
         work.find_mut("share_embedding_weights").set(false);
 }
 
-bool upgrade_mup_cs22_to_cs23(Node model, double decoder_kernel)
-{
-    if (!set(model, "output_logits_scale"))
-        return false;
-    if (!(decoder_kernel > 0) || !std::isfinite(decoder_kernel))
-        throw sdk::ConfigConversionError("optimizer.adjust_learning_rate.decoder_kernel must be a positive number to "
-                                         "upgrade a muP config; found " + Value(decoder_kernel).str());
-    const double w = 1.0 / decoder_kernel;
-    const double logits_scale = number(model, "output_logits_scale", 1.0);
-    model.erase("output_logits_scale");
-    model.entry("output_logits_alpha").set(logits_scale * w);
-    model.entry("mup_base_hidden_size").set(positive(model, "hidden_size") / w);
-    if (set(model, "filter_size"))
-        model.entry("mup_base_filter_size").set(positive(model, "filter_size") / w);
-    auto scale_init = [](Node init, double f) {
-        if (!init.present() || !init.is_map())
-            return;
-        for (const char* k : {"std", "a", "b"}) {
-            ConstNode v = init[k];
-            if (v.present() && (v.kind() == CKPT_NODE_INT || v.kind() == CKPT_NODE_FLOAT))
-                init.find_mut(k).set(number(init, k, 0.0) * f);
-        }
-    };
-    scale_init(model.find_mut("initializer"), std::sqrt(w));
-    const double layers = number(model, "num_hidden_layers", 1.0);
-    scale_init(model.find_mut("output_layer_initializer"), std::sqrt(w) * std::sqrt(2.0 * layers));
-    return true;
-}
-
 } // namespace ckpt::gpt2

@@ -146,12 +146,8 @@ public:
                 req.log(CKPT_LOG_WARNING, "model." + key + " is not used by cs-2.3 and later; dropped");
             return gone;
         });
-        if (dst.has("output_logits_scale"))
-            // The upgrade needs optimizer.adjust_learning_rate.decoder_kernel, which plugins do
-            // not see; the pre-2.3 keys stay valid input for the CS -> HF muP fold.
-            req.log(CKPT_LOG_WARNING,
-                    "pre-cs-2.3 muP keys (output_logits_scale, embeddings_scale, scale_qk_dot_by_d) are kept as "
-                    "they are: upgrading them needs the optimizer section, which this step cannot see");
+        // A cs-2.2 muP section arrives already upgraded: the host does that with the optimizer
+        // section, which the upgrade reads (config/cs_release_config.hpp).
         if (cs_version(req.tgt_fmt) >= 204 && !dst.has("name"))
             dst.entry("name").set(kRegistryName);
     }

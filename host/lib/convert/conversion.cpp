@@ -4,6 +4,7 @@
 
 #include "config/config_file.hpp"
 #include "config/cs_config.hpp"
+#include "config/cs_release_config.hpp"
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -270,35 +271,43 @@ std::optional<std::string> torch_dtype_of(const std::vector<NamedTensor>& tensor
     return best;
 }
 
-/// The whole config file after the path: HF -> the model section; CS target from HF -> {"model": ...};
-/// CS -> CS -> the source file with its model section replaced and `cerebras` dropped.
-Node assemble_config(const Node& source_file, const std::string& src_fmt, const std::string& tgt_fmt,
-                     const Node& section, const std::string& file)
-{
-    if (is_hf(tgt_fmt))
-        return section;
-    if (is_hf(src_fmt))
-        return make_cs_model_config(section);
-    Node out = source_file;
-    out.erase("cerebras");
-    *cs_model_section(out, file) = section;
-    return out;
-}
+/// The configs along a path. files[0] is the source file and sections[0] its model section;
+/// files[i+1] / sections[i+1] are what step i produced (for a CS -> CS step, after the release's
+/// whole-file changes); inputs[i] is the model section step i converted and planned from (the
+/// source section, or its cs-2.3 muP upgrade).
+struct ConfigChain {
+    std::vector<Node> files, sections, inputs;
+};
 
-/// Whole-config `model` sections along the path: sections[0] is the source, sections[i+1] the
-/// result of step i.
-std::vector<Node> convert_sections(const std::vector<Step>& path, const std::string& model, const Request& r,
-                                   const Node& source_file)
+ConfigChain convert_configs(const std::vector<Step>& path, const std::string& model, const std::string& registry,
+                            const Request& r, const Node& source_file)
 {
     const std::string file = r.config.string();
-    std::vector<Node> sections;
-    if (is_hf(path.front().src))
-        sections.push_back(source_file);
-    else
-        sections.push_back(*cs_model_section(source_file, file));
-    for (const auto& s : path)
-        sections.push_back(config_step(s, model, r, sections.back()));
-    return sections;
+    ConfigChain c;
+    c.files.push_back(source_file);
+    c.sections.push_back(is_hf(path.front().src) ? source_file : *cs_model_section(source_file, file));
+    for (const auto& s : path) {
+        Node in_file = c.files.back();
+        Node in_section = c.sections.back();
+        if (is_cs(s.src) && is_cs(s.tgt) && upgrade_cs22_mup_config(in_file, in_section, s.src, s.tgt, file))
+            log::info("Upgraded the cs-2.2 muP model config to the cs-2.3 muP keys");
+        Node out_section = config_step(s, model, r, in_section);
+        Node out_file;
+        if (is_hf(s.tgt)) {
+            out_file = out_section;
+        } else if (is_hf(s.src)) {
+            out_file = make_cs_model_config(out_section);
+        } else {
+            out_file = std::move(in_file);
+            *cs_model_section(out_file, file) = std::move(out_section);
+            out_file = finish_cs_release_step(std::move(out_file), s.src, s.tgt, registry, file);
+            out_section = *cs_model_section(out_file, file);
+        }
+        c.inputs.push_back(std::move(in_section));
+        c.sections.push_back(std::move(out_section));
+        c.files.push_back(std::move(out_file));
+    }
+    return c;
 }
 
 fs::path out_dir_for(const Request& r, const fs::path& input)
@@ -365,8 +374,7 @@ Result convert_config_file(const host::Registry& reg, const Request& r)
     auto path = find_path(reg, model, r.src_fmt, tgt);
     log::debug("conversion path: {}", describe_path(path));
     Node source = read_config(r.config);
-    auto sections = convert_sections(path, model_name, r, source);
-    Node out_cfg = assemble_config(source, r.src_fmt, tgt, sections.back(), r.config.string());
+    const Node out_cfg = convert_configs(path, model_name, reg.registry_name(r.model), r, source).files.back();
 
     const fs::path dir = out_dir_for(r, r.config);
     const std::string stem = r.config.stem().string();
@@ -421,8 +429,7 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
         i = j == i ? i + 1 : j;
     }
 
-    Node source_cfg = read_config(r.config);
-    auto sections = convert_sections(path, model_name, r, source_cfg);
+    const ConfigChain configs = convert_configs(path, model_name, reg.registry_name(r.model), r, read_config(r.config));
     if (is_hf(src) && ck.format.rfind("safetensors", 0) == 0 && ck.format.find("sharded") == std::string::npos)
         log::debug("{}: single safetensors file accepted (the Model Zoo requires the sharded form)",
                   r.checkpoint.string());
@@ -433,14 +440,14 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
     for (size_t i = 0; i < path.size(); ++i) {
         const Step& s = path[i];
         // Configs in the plugin's side order: side 0, side 1.
-        const Node& a = s.direction == 0 ? sections[i] : sections[i + 1];
-        const Node& b = s.direction == 0 ? sections[i + 1] : sections[i];
+        const Node& a = s.direction == 0 ? configs.inputs[i] : configs.sections[i + 1];
+        const Node& b = s.direction == 0 ? configs.sections[i + 1] : configs.inputs[i];
         std::string text;
         tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
         plans.push_back(std::move(text));
     }
 
-    Node out_cfg = assemble_config(source_cfg, src, tgt, sections.back(), r.config.string());
+    Node out_cfg = configs.files.back();
     if (is_hf(tgt))
         if (auto dt = torch_dtype_of(tensors)) // what is written, whatever the plugin assumed (design.md §5)
             out_cfg.set("torch_dtype", Node(*dt));
@@ -508,7 +515,7 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
             Node entry = Node::map();
             entry.set("version", Node(release_version(path[i].tgt)));
             entry.set("model_name", Node(""));
-            entry.set("params", assemble_config(source_cfg, src, path[i].tgt, sections[i + 1], r.config.string()));
+            entry.set("params", configs.files[i + 1]);
             meta->push_back(std::move(entry));
         }
     } else {

@@ -197,5 +197,27 @@ TEST(BertRelease, RobertaWithoutSegmentsGetsZeroTokenTypeEmbeddings)
               std::string::npos);
 }
 
+// cs-2.3 -> cs-2.4 is a generic release step; the `name` it adds is the Model Zoo registry name
+// each plugin declares (ABI 1.1), not the CLI model name.
+TEST(BertRelease, Cs23ToCs24WritesTheRegistryName)
+{
+    TempDir tmp;
+    write_file(tmp / "c.yaml", "trainer:\n  init:\n    model:\n      hidden_size: 64\n");
+    const std::pair<const char*, const char*> cases[] = {{"bert", "bert"},
+                                                         {"roberta", "bert"},
+                                                         {"bert-sequence-classifier", "bert/classifier"},
+                                                         {"bert-token-classifier", "bert/token_classifier"},
+                                                         {"bert-summarization", "bert/extractive_summarization"}};
+    for (const auto& [model, registry] : cases) {
+        const fs::path out = tmp / model;
+        RunResult r = convert_config(model, "cs-2.3", "cs-2.4", tmp / "c.yaml", out);
+        ASSERT_EQ(r.exit_code, 0) << model << ": " << r.err;
+        EXPECT_EQ(read_file(out / "c_to_cs-2.4.yaml"),
+                  std::string("trainer:\n    init:\n        model:\n            hidden_size: 64\n            name: ") +
+                      registry + "\n")
+            << model;
+    }
+}
+
 } // namespace
 } // namespace ckpt::test::bert

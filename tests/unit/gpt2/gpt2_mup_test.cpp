@@ -129,47 +129,5 @@ TEST_F(Gpt2Mup, TiedMupCheckpointWithoutLmHeadGetsAFoldedHead)
     expect_scaled(got.at("transformer.wte.weight"), orig.at("transformer.wte.weight"), 10.0f, {0, 0}, "wte");
 }
 
-// ---- cs-2.2 -> cs-2.3 muP config upgrade (the function the step would call) ----------------
-
-TEST(Gpt2MupUpgrade, ComputesCs23Keys)
-{
-    ckpt::Node model = ckpt::Node::map();
-    model.set("hidden_size", ckpt::Node(int64_t{256}));
-    model.set("filter_size", ckpt::Node(int64_t{1024}));
-    model.set("num_hidden_layers", ckpt::Node(int64_t{8}));
-    model.set("output_logits_scale", ckpt::Node(0.5));
-    model.set("embeddings_scale", ckpt::Node(10.0));
-    model.set("scale_qk_dot_by_d", ckpt::Node(true));
-    ckpt::Node init = ckpt::Node::map();
-    init.set("name", ckpt::Node("truncated_normal"));
-    init.set("std", ckpt::Node(0.02));
-    init.set("a", ckpt::Node(-0.04));
-    init.set("b", ckpt::Node(0.04));
-    model.set("initializer", init);
-    ckpt::Node out_init = ckpt::Node::map();
-    out_init.set("name", ckpt::Node("normal"));
-    out_init.set("std", ckpt::Node(0.01));
-    model.set("output_layer_initializer", out_init);
-
-    sdk::Node view{host::config_api(), host::to_abi(&model)};
-    ASSERT_TRUE(ckpt::gpt2::upgrade_mup_cs22_to_cs23(view, 0.25)); // w = 4
-    EXPECT_EQ(model.find("output_logits_scale"), nullptr);
-    EXPECT_DOUBLE_EQ(model.find("output_logits_alpha")->as_float(), 2.0);
-    EXPECT_DOUBLE_EQ(model.find("mup_base_hidden_size")->as_float(), 64.0);
-    EXPECT_DOUBLE_EQ(model.find("mup_base_filter_size")->as_float(), 256.0);
-    EXPECT_DOUBLE_EQ(model.find("initializer")->find("std")->as_float(), 0.04);
-    EXPECT_DOUBLE_EQ(model.find("initializer")->find("a")->as_float(), -0.08);
-    EXPECT_DOUBLE_EQ(model.find("initializer")->find("b")->as_float(), 0.08);
-    EXPECT_DOUBLE_EQ(model.find("output_layer_initializer")->find("std")->as_float(), 0.01 * 2.0 * 4.0);
-    EXPECT_TRUE(model.find("embeddings_scale"));
-
-    ckpt::Node plain = ckpt::Node::map();
-    plain.set("hidden_size", ckpt::Node(int64_t{256}));
-    sdk::Node plain_view{host::config_api(), host::to_abi(&plain)};
-    EXPECT_FALSE(ckpt::gpt2::upgrade_mup_cs22_to_cs23(plain_view, 0.25));
-    plain.set("output_logits_scale", ckpt::Node(0.5));
-    EXPECT_THROW(ckpt::gpt2::upgrade_mup_cs22_to_cs23(plain_view, 0.0), sdk::Error);
-}
-
 } // namespace
 } // namespace ckpt::test::gpt2
