@@ -5,6 +5,7 @@
 #include "config/config_file.hpp"
 #include "config/cs_config.hpp"
 #include "config/cs_release_config.hpp"
+#include "convert/cs_checkpoint_steps.hpp"
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -444,7 +445,22 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
         const Node& b = s.direction == 0 ? configs.sections[i + 1] : configs.inputs[i];
         std::string text;
         tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
+        if (is_cs(s.src) && is_hf(s.tgt) && has_sideband_sparsity(configs.files[i])) {
+            log::info("Finalizing sparsity. The output checkpoint will be dense.");
+            tensors = with_nans_zeroed(tensors);
+            text += "(sideband sparsity: NaN weights are written as 0)\n";
+        }
         plans.push_back(std::move(text));
+    }
+
+    // CS -> CS: every other section travels, with the Model Zoo's per-step fixes.
+    Node cs_root;
+    if (is_cs(src) && is_cs(tgt)) {
+        cs_root = ck.root;
+        const bool crosses_cs16 = std::any_of(path.begin(), path.end(), [](const Step& s) {
+            return s.src == "cs-1.6" || s.tgt == "cs-1.6";
+        });
+        finish_cs_checkpoint(cs_root, tensors, crosses_cs16, r.checkpoint.string());
     }
 
     Node out_cfg = configs.files.back();
@@ -503,8 +519,8 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
 
     Node root = Node::map();
     if (is_cs(src)) {
-        // CS -> CS: every other section travels intact; metadata records each release step.
-        root = ck.root;
+        // Metadata records each release step.
+        root = std::move(cs_root);
         root.set("model", tensors_to_map(tensors));
         Node* meta = root.find("__metadata__");
         if (!meta)
