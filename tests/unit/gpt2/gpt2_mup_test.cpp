@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // muP -> sP on CS -> HF folds the scale factors of spec/modelzoo-converter.md §5.1 into the
-// weights (a synthetic muP checkpoint: the HF fixture converted to cs-2.3 with a muP YAML), and
-// the cs-2.2 -> cs-2.3 muP config upgrade computes the documented keys.
+// weights (a synthetic muP checkpoint: the HF fixture converted to cs-2.3 with a muP YAML), and a
+// cs-2.2 muP checkpoint upgraded to cs-2.3 folds to the same weights.
 #include <gtest/gtest.h>
 
 #include "gpt2.hpp"
@@ -127,6 +127,35 @@ TEST_F(Gpt2Mup, TiedMupCheckpointWithoutLmHeadGetsAFoldedHead)
     ASSERT_TRUE(got.count("lm_head.weight"));
     expect_scaled(got.at("lm_head.weight"), orig.at("transformer.wte.weight"), 0.5f, {0, 0}, "lm_head");
     expect_scaled(got.at("transformer.wte.weight"), orig.at("transformer.wte.weight"), 10.0f, {0, 0}, "wte");
+}
+
+// cs-2.2 muP keys become cs-2.3 muP keys in a release upgrade (the host's step, which reads
+// optimizer.adjust_learning_rate), and the upgraded checkpoint folds to the same HF weights.
+TEST_F(Gpt2Mup, Cs22MupUpgradeFoldsLikeTheOriginal)
+{
+    write_file(tmp / "mup22.yaml", base_yaml +
+                                       "    output_logits_scale: 0.25\n    embeddings_scale: 2.0\n    scale_qk_dot_by_d: true\n"
+                                       "optimizer:\n    optimizer_type: adamw\n    learning_rate: 0.001\n"
+                                       "    adjust_learning_rate:\n        decoder_kernel: 0.5\n");
+    RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "cs-2.2", "--tgt-fmt", "cs-2.3", "--config",
+                       (tmp / "mup22.yaml").string(), (tmp / "cs/pytorch_model_to_cs-2.3.mdl").string(),
+                       "--output-dir", (tmp / "up").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string yaml = read_file(tmp / "up/mup22_to_cs-2.3.yaml");
+    // Width 2: alpha = 0.25 * 2, base sizes = 64 / 2 and 128 / 2.
+    for (const char* want : {"trainer:\n", "            output_logits_alpha: 0.5\n", "            mup_base_hidden_size: 32.0\n",
+                             "            mup_base_filter_size: 64.0\n", "            scale_qk_dot_by_d: true\n",
+                             "            adamw:\n", "        -   ConstantLR:\n"})
+        EXPECT_NE(yaml.find(want), std::string::npos) << want << "\n" << yaml;
+    for (const char* gone : {"output_logits_scale", "adjust_learning_rate", "ScalePerParamLR"})
+        EXPECT_EQ(yaml.find(gone), std::string::npos) << gone << "\n" << yaml;
+
+    r = cli({"convert", "--model", "gpt2", "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
+             (tmp / "up/mup22_to_cs-2.3.yaml").string(), (tmp / "up/pytorch_model_to_cs-2.3_to_cs-2.3.mdl").string(),
+             "--output-dir", (tmp / "hf").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto got = model_tensors(tmp / "hf/pytorch_model_to_cs-2.3_to_cs-2.3_to_hf/pytorch_model.bin.index.json");
+    expect_folded(got, 0.25f, 0.25f, 2.0f); // what PreCs23KeysFoldIntoWeights gets from the cs-2.2 keys
 }
 
 } // namespace
