@@ -460,6 +460,7 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
         const bool crosses_cs16 = std::any_of(path.begin(), path.end(), [](const Step& s) {
             return s.src == "cs-1.6" || s.tgt == "cs-1.6";
         });
+        inject_r19_dataloader_state(cs_root, configs.files.front(), r.config.string());
         finish_cs_checkpoint(cs_root, tensors, crosses_cs16, r.checkpoint.string());
     }
 

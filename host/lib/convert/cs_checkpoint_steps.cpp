@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <cmath>
 #include <map>
 #include <cstring>
@@ -174,6 +177,132 @@ void finish_cs_checkpoint(Node& root, std::vector<NamedTensor>& model, bool cros
     }
     fix_scheduler_epoch(root);
     move_sparsity_state(root, model, file);
+}
+
+namespace {
+
+/// Python int() of a text line: optional sign, digits (underscores between them), surrounding
+/// whitespace.
+std::optional<int64_t> parse_int_line(std::string line)
+{
+    const auto first = line.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos)
+        return std::nullopt;
+    line = line.substr(first, line.find_last_not_of(" \t\r\n") - first + 1);
+    std::string digits;
+    size_t i = 0;
+    bool neg = false;
+    if (line[0] == '+' || line[0] == '-') {
+        neg = line[0] == '-';
+        i = 1;
+    }
+    for (; i < line.size(); ++i) {
+        if (line[i] == '_' && !digits.empty() && i + 1 < line.size() && std::isdigit((unsigned char)line[i + 1]))
+            continue;
+        if (!std::isdigit((unsigned char)line[i]) || digits.size() > 18)
+            return std::nullopt;
+        digits += line[i];
+    }
+    if (digits.empty())
+        return std::nullopt;
+    const int64_t v = std::stoll(digits);
+    return neg ? -v : v;
+}
+
+int64_t read_int_line(const std::filesystem::path& file, const char* what)
+{
+    std::ifstream in(file);
+    if (!in)
+        throw_input("{}: cannot read the {}", file.string(), what);
+    std::string line;
+    std::getline(in, line);
+    auto v = parse_int_line(line);
+    if (!v)
+        throw_input("{}: expected the {} as an integer on the first line, found '{}'", file.string(), what, line);
+    return *v;
+}
+
+} // namespace
+
+void inject_r19_dataloader_state(Node& root, const Node& config, const std::string& config_file)
+{
+    const Node* cerebras = config.is_map() ? config.find("cerebras") : nullptr;
+    const Node* dir_node = cerebras && cerebras->is_map() ? cerebras->find("save_iter_state_path") : nullptr;
+    if (!dir_node || dir_node->kind() != Node::Kind::string || dir_node->as_string().empty())
+        return;
+    if (root.find("dataloader")) {
+        log::warning("DataLoader state already exists in the checkpoint. R1.9 DataLoader state specified under "
+                     "config `cerebras.save_iter_state_path` will not be injected into the checkpoint.");
+        return;
+    }
+    const Node* train = config.find("train_input");
+    const Node* proc = train && train->is_map() ? train->find("data_processor") : nullptr;
+    const std::string processor = proc && proc->kind() == Node::Kind::string ? proc->as_string() : "";
+    bool iterable = false;
+    if (processor == "GptHDF5DataProcessor")
+        iterable = true;
+    else if (processor != "GptHDF5MapDataProcessor")
+        throw_input("{}: DataLoader state conversion requires `train_input.data_processor` to be specified as either "
+                    "'GptHDF5DataProcessor' or 'GptHDF5MapDataProcessor', but instead got: '{}'.",
+                    config_file, processor);
+
+    namespace fs = std::filesystem;
+    const fs::path dir = dir_node->as_string();
+    const fs::path global = dir / "data_iter_checkpoint_state_file_global";
+    std::error_code ec;
+    if (!fs::is_regular_file(global, ec))
+        throw_input("File `{}` does not exist. Please ensure that the specified dir `{}` (cerebras.save_iter_state_path "
+                    "in {}, relative to the current directory) has file `data_iter_checkpoint_state_file_global` that "
+                    "records the data step for the R1.9 Dataloader state being converted.",
+                    global.string(), dir.string(), config_file);
+    const int64_t data_step = read_int_line(global, "data step");
+
+    int64_t total = 0;
+    std::vector<std::pair<int64_t, int64_t>> workers; // (shard index, samples streamed)
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.size() < 4 || name.compare(name.size() - 4, 4, ".txt") != 0)
+            continue;
+        // data_iter_state_file_worker_<id>_step_<step>.txt
+        std::vector<std::string> parts;
+        for (size_t at = 0;;) {
+            const size_t us = name.find('_', at);
+            parts.push_back(name.substr(at, us - at));
+            if (us == std::string::npos)
+                break;
+            at = us + 1;
+        }
+        const auto id = parts.size() >= 3 ? parse_int_line(parts[parts.size() - 3]) : std::nullopt;
+        const auto step = parse_int_line(parts.back().substr(0, parts.back().find('.')));
+        if (!id || !step)
+            throw_input("{}: not a worker state file (expected data_iter_state_file_worker_<id>_step_<step>.txt)",
+                        entry.path().string());
+        if (*step != data_step)
+            continue;
+        const int64_t samples = read_int_line(entry.path(), "samples streamed");
+        workers.emplace_back(*id, samples);
+        total += samples;
+    }
+    if (ec)
+        throw_input("{}: cannot list the dataloader state directory: {}", dir.string(), ec.message());
+
+    Node state = Node::map();
+    if (iterable) {
+        std::stable_sort(workers.begin(), workers.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        Node list = Node::list();
+        for (const auto& [id, samples] : workers) {
+            Node w = Node::map();
+            w.set("samples_streamed", Node(samples));
+            w.set("shard_index", Node(id));
+            list.push_back(std::move(w));
+        }
+        state.set("all_worker_states", std::move(list));
+    } else {
+        state.set("samples_streamed", Node(total));
+        state.set("seed", Node(int64_t{0}));
+    }
+    root.set("dataloader", std::move(state));
 }
 
 bool has_sideband_sparsity(const Node& cs_config)

@@ -4,6 +4,8 @@
 #include "convert/cs_checkpoint_steps.hpp"
 
 #include "config/yaml_config.hpp"
+#include "core/error.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -119,6 +121,49 @@ TEST(CsCheckpointSteps, SidebandNansBecomeZeros)
     EXPECT_EQ(values<uint16_t>(out[2].tensor), (std::vector<uint16_t>{0x3f80, 0, 0, 0x7f80}));
     EXPECT_EQ(values<uint16_t>(out[3].tensor), (std::vector<uint16_t>{0x3c00, 0, 0xfc00}));
     EXPECT_EQ(out[4].tensor, ints);
+}
+
+TEST(CsCheckpointSteps, R19DataloaderStateIsInjected)
+{
+    test::TempDir tmp;
+    const auto dir = tmp / "iter";
+    std::filesystem::create_directories(dir);
+    test::write_file(dir / "data_iter_checkpoint_state_file_global", "20\n");
+    test::write_file(dir / "data_iter_state_file_worker_1_step_20.txt", "300\n");
+    test::write_file(dir / "data_iter_state_file_worker_0_step_20.txt", " 200 \n");
+    test::write_file(dir / "data_iter_state_file_worker_0_step_10.txt", "100\n"); // another step
+    auto config = [&](const char* processor) {
+        return parse_yaml_config(std::string("cerebras: {save_iter_state_path: '") + dir.string() +
+                                     "'}\ntrain_input: {data_processor: " + processor + "}\n",
+                                 "c.yaml");
+    };
+
+    Node root = Node::map();
+    inject_r19_dataloader_state(root, config("GptHDF5MapDataProcessor"), "c.yaml");
+    EXPECT_EQ(format_yaml_config(root), "dataloader:\n    samples_streamed: 500\n    seed: 0\n");
+
+    root = Node::map();
+    inject_r19_dataloader_state(root, config("GptHDF5DataProcessor"), "c.yaml");
+    EXPECT_EQ(format_yaml_config(root), R"(dataloader:
+    all_worker_states:
+    -   samples_streamed: 200
+        shard_index: 0
+    -   samples_streamed: 300
+        shard_index: 1
+)");
+
+    // Already there: kept. No path: nothing. Wrong processor, missing step file: errors.
+    Node kept = parse_yaml_config("dataloader: {x: 1}", "t");
+    inject_r19_dataloader_state(kept, config("GptHDF5DataProcessor"), "c.yaml");
+    EXPECT_EQ(format_yaml_config(kept), "dataloader:\n    x: 1\n");
+    Node none = Node::map();
+    inject_r19_dataloader_state(none, parse_yaml_config("train_input: {}", "t"), "c.yaml");
+    EXPECT_EQ(none.size(), 0u);
+    EXPECT_THROW(inject_r19_dataloader_state(none, config("BertCSVDataProcessor"), "c.yaml"), InputError);
+    std::filesystem::remove(dir / "data_iter_checkpoint_state_file_global");
+    EXPECT_THROW(inject_r19_dataloader_state(none, config("GptHDF5DataProcessor"), "c.yaml"), InputError);
+    test::write_file(dir / "data_iter_checkpoint_state_file_global", "twenty\n");
+    EXPECT_THROW(inject_r19_dataloader_state(none, config("GptHDF5DataProcessor"), "c.yaml"), InputError);
 }
 
 } // namespace
