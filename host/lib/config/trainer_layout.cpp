@@ -642,12 +642,19 @@ Node legacy_to_trainer_config(const Node& legacy, const std::string& file)
     if (!trainer.find("init"))
         trainer.set("init", Node::map());
 
+    // The Model Zoo makes validate's and validate_all's evaluation dataloader the very object of
+    // fit's, so what is later removed from one is removed from all (see the pruning below).
+    bool shared_validate = false, shared_validate_all = false;
     if (Node* fit = trainer.find("fit"); fit && fit->find("val_dataloader")) {
         const Node shared = *fit->find("val_dataloader");
-        if (Node* v = trainer.find("validate"); v && v->find("val_dataloader"))
+        if (Node* v = trainer.find("validate"); v && v->find("val_dataloader")) {
             v->set("val_dataloader", shared);
-        if (Node* v = trainer.find("validate_all"); v && v->find("val_dataloaders"))
+            shared_validate = true;
+        }
+        if (Node* v = trainer.find("validate_all"); v && v->find("val_dataloaders")) {
             v->set("val_dataloaders", shared);
+            shared_validate_all = true;
+        }
     }
     if (Node* fit = trainer.find("fit"); fit && !fit->find("train_dataloader"))
         trainer.erase("fit");
@@ -675,6 +682,16 @@ Node legacy_to_trainer_config(const Node& legacy, const std::string& file)
     convert_callbacks(init, file);
     for (const char* k : kPrunedAfterConversion)
         prune(trainer, k);
+    // One shared dataloader: a micro_batch_size pruned through fit or validate is gone from all
+    // three places (validate_all's own prune entry names `val_dataloader` and never matches).
+    const Node* fit_now = trainer.find("fit");
+    if ((shared_validate || shared_validate_all) &&
+        ((fit_now && fit_now->find("val_dataloader")) || (shared_validate && trainer.find("validate")))) {
+        for (const char* k : {"fit.val_dataloader.micro_batch_size", "validate.val_dataloader.micro_batch_size"})
+            prune(trainer, k);
+        if (shared_validate_all)
+            prune(trainer, "validate_all.val_dataloaders.micro_batch_size");
+    }
 
     if (Node* opt = init.find("optimizer")) {
         const Node* type = opt->is_map() ? opt->find("optimizer_type") : nullptr;

@@ -183,6 +183,21 @@ optimizer:
     EXPECT_EQ(legacy_to_trainer_config(trainer, "t.yaml"), trainer);
 }
 
+TEST(TrainerLayout, SharedEvaluationDataloaderIsPrunedEverywhere)
+{
+    const Node out = legacy_to_trainer_config(
+        yaml("train_input: {batch_size: 1}\neval_input: {batch_size: 2, micro_batch_size: 4}\n"
+             "runconfig: {checkpoint_path: c.mdl}\n"),
+        "t.yaml");
+    const Node& t = *out.find("trainer");
+    for (const Node* dl : {t.find("fit")->find("val_dataloader"), t.find("validate")->find("val_dataloader"),
+                           t.find("validate_all")->find("val_dataloaders")}) {
+        ASSERT_NE(dl, nullptr);
+        EXPECT_EQ(text(*dl), "batch_size: 2\n");
+    }
+    EXPECT_EQ(text(*t.find("init")->find("callbacks")), "-   ScopedValidateFlags:\n        csx.performance.micro_batch_size: 4\n");
+}
+
 // ---- release rules ----------------------------------------------------------------------------------
 
 TEST(CsReleaseConfig, RunconfigCleanupFrom20)

@@ -180,11 +180,8 @@ TEST(LlamaReference, MultiReleaseUpgradeEqualsStepByStep)
     RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "cs-2.0", "--tgt-fmt", "cs-2.3", "--config",
                        cfg0.string(), ck0.string(), "--output-dir", (out / "once").string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    // Host bug (reported to the lead): find_path may chain a CS -> CS upgrade through hf via the
-    // hf <-> cs-2.1+ converter (cs-2.1 -> hf -> cs-2.3), which loses CS-only config keys and
-    // writes a garbage __metadata__ version for the hf step. Runs for real once fixed.
-    if ((r.out + r.err).find("-> hf ") != std::string::npos)
-        GTEST_SKIP() << "host routes cs-2.0 -> cs-2.3 through hf: " << r.err;
+    // A release upgrade never detours through Hugging Face (CS-only keys would be lost).
+    EXPECT_EQ((r.out + r.err).find("-> hf "), std::string::npos) << r.err;
 
     fs::path cfg = cfg0, ck = ck0;
     const std::vector<std::string> steps{"cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3"};
@@ -231,6 +228,46 @@ TEST(LlamaReference, Cs19ToCs21InOneCommandEqualsStepByStep)
     // And the model tensors are the cs-2.1 reference's.
     EXPECT_EQ(read_file(only_file(out / "once", ".yaml")),
               read_file(ref("llama", "cs20_to_cs21/config_to_cs-2.1_to_cs-2.0_to_cs-2.1.yaml")));
+}
+
+// The example: cs-1.9 -> cs-2.4 in one command (through the cs-2.3 trainer layout and the
+// cs-2.4 registry name) equals five separate runs, checkpoint and YAML.
+TEST(LlamaReference, Cs19ToCs24InOneCommandEqualsStepByStep)
+{
+    TempDir out;
+    RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "cs-2.0", "--tgt-fmt", "cs-1.9", "--config",
+                       ref("llama", "cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml").string(),
+                       ref("llama", "cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl").string(), "--output-dir",
+                       (out / "v19").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    // A training config around the model section, so the whole-file release changes run too.
+    const std::string model = read_file(only_file(out / "v19", ".yaml"));
+    write_file(out / "train19.yaml", model + "optimizer:\n    optimizer_type: AdamW\n    beta1: 0.9\n    beta2: 0.95\n"
+                                             "    learning_rate:\n    -   scheduler: Linear\n        learning_rate: 0.0\n"
+                                             "        end_learning_rate: 0.001\n        steps: 100\n"
+                                             "runconfig:\n    max_steps: 100\n    save_losses: true\n"
+                                             "    use_cs_grad_accum: true\n");
+    const fs::path ck19 = only_file(out / "v19", ".mdl");
+    r = cli({"convert", "--model", "llama", "--src-fmt", "cs-1.9", "--tgt-fmt", "cs-2.4", "--config",
+             (out / "train19.yaml").string(), ck19.string(), "--output-dir", (out / "once").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+    fs::path cfg = out / "train19.yaml", ck = ck19;
+    const std::vector<std::string> steps{"cs-1.9", "cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3", "cs-2.4"};
+    for (size_t i = 0; i + 1 < steps.size(); ++i) {
+        const fs::path dir = out / ("step" + std::to_string(i));
+        r = cli({"convert", "--model", "llama", "--src-fmt", steps[i], "--tgt-fmt", steps[i + 1], "--config",
+                 cfg.string(), ck.string(), "--output-dir", dir.string()});
+        ASSERT_EQ(r.exit_code, 0) << steps[i] << r.out << r.err;
+        cfg = only_file(dir, ".yaml");
+        ck = only_file(dir, ".mdl");
+    }
+    EXPECT_EQ(diff(only_file(out / "once", ".mdl"), ck), 0);
+    const std::string once = read_file(only_file(out / "once", ".yaml"));
+    EXPECT_EQ(once, read_file(cfg));
+    for (const char* want : {"trainer:\n", "            name: llama\n", "            betas:\n", "                total_iters: 100\n",
+                             "        -   ScopedTrainFlags:\n", "    validate_all:\n        val_dataloaders: {}\n"})
+        EXPECT_NE(once.find(want), std::string::npos) << want << "\n" << once;
 }
 
 } // namespace
