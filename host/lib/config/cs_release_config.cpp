@@ -4,7 +4,7 @@
 #include "config/cs_release_config.hpp"
 
 #include "config/cs_config.hpp"
-#include "config/python_float.hpp"
+#include "config/python_values.hpp"
 #include "config/trainer_layout.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -87,40 +87,7 @@ const Signature* find_signature(const std::vector<Signature>& table, const std::
     return nullptr;
 }
 
-std::string lower(std::string s)
-{
-    for (char& ch : s)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = char(ch - 'A' + 'a');
-    return s;
-}
-
-/// Python's str() of a scalar, for messages in the Model Zoo's words.
-std::string python_str(const Node& v)
-{
-    switch (v.kind()) {
-    case Node::Kind::null: return "None";
-    case Node::Kind::boolean: return v.as_bool() ? "True" : "False";
-    case Node::Kind::integer: return std::to_string(v.as_int());
-    case Node::Kind::floating: return python_float_repr(v.as_float());
-    case Node::Kind::string: return v.as_string();
-    default: return fmt::format("<{}>", Node::kind_name(v.kind()));
-    }
-}
-
-bool truthy(const Node* n)
-{
-    if (!n)
-        return false;
-    switch (n->kind()) {
-    case Node::Kind::null: return false;
-    case Node::Kind::boolean: return n->as_bool();
-    case Node::Kind::integer: return n->as_int() != 0;
-    case Node::Kind::floating: return n->as_float() != 0.0;
-    case Node::Kind::string: return !n->as_string().empty();
-    default: return n->size() != 0 || !(n->is_map() || n->is_sequence());
-    }
-}
+bool truthy(const Node* n) { return n && python_truthy(*n); }
 
 Node& section(Node& config, const char* key)
 {
@@ -295,7 +262,7 @@ void rename_optimizer_params(Node& optimizer)
     const Node* type = optimizer.find("optimizer_type");
     if (!type || type->kind() != Node::Kind::string || type->as_string().empty())
         return;
-    const Signature* sig = find_signature(optimizer_signatures(), lower(type->as_string()));
+    const Signature* sig = find_signature(optimizer_signatures(), ascii_lower(type->as_string()));
     if (!sig)
         return;
     struct Alias {
@@ -339,7 +306,7 @@ void rename_scheduler_params(Node& lr)
     const Node* sched = lr.find("scheduler");
     if (!sched || sched->kind() != Node::Kind::string)
         return;
-    const std::string name = lower(sched->as_string());
+    const std::string name = ascii_lower(sched->as_string());
     const Signature* sig = find_signature(scheduler_signatures(), name);
     if (!sig)
         sig = find_signature(scheduler_signatures(), name + "lr");
@@ -408,7 +375,7 @@ void scale_initializers(Node& init, double s, const std::string& file, const cha
             return;
         if (!i.is_map() || !i.find("name") || i.find("name")->kind() != Node::Kind::string)
             throw ConversionError(fmt::format("{}: model.{}: Initializer name must be provided", file, key));
-        const std::string name = lower(i.find("name")->as_string());
+        const std::string name = ascii_lower(i.find("name")->as_string());
         auto get = [&](const char* k, double dflt) {
             const Node* v = i.find(k);
             if (!v)

@@ -6,6 +6,8 @@
 
 #include "config/json_config.hpp"
 #include "config/python_float.hpp"
+#include "config/python_values.hpp"
+#include "core/tree_paths.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -204,23 +206,6 @@ Node missing() { return Node(Opaque{kMissingType, nullptr, nullptr, {}}); }
 
 bool is_missing(const Node& n) { return n.kind() == Node::Kind::opaque && n.as_opaque().type == kMissingType; }
 
-/// Python truthiness of a config value.
-bool truthy(const Node& n)
-{
-    switch (n.kind()) {
-    case Node::Kind::null: return false;
-    case Node::Kind::boolean: return n.as_bool();
-    case Node::Kind::integer: return n.as_int() != 0;
-    case Node::Kind::floating: return n.as_float() != 0.0;
-    case Node::Kind::string:
-    case Node::Kind::bytes: return !n.as_string().empty();
-    case Node::Kind::list:
-    case Node::Kind::tuple:
-    case Node::Kind::map: return n.size() != 0;
-    default: return true;
-    }
-}
-
 /// The Model Zoo's is_not_empty: given, and truthy or a scalar (so 0, false and "" stay).
 bool kept(const Node& n)
 {
@@ -231,7 +216,7 @@ bool kept(const Node& n)
     case Node::Kind::integer:
     case Node::Kind::floating:
     case Node::Kind::string: return true;
-    default: return truthy(n);
+    default: return python_truthy(n);
     }
 }
 
@@ -268,20 +253,16 @@ struct Flat {
     std::set<std::string> all;
 };
 
-void flatten(const Node& n, const std::string& prefix, Flat& out)
+void flatten(const Node& params, Flat& out)
 {
-    if (n.is_map()) {
-        for (const auto& [k, v] : n.entries()) {
-            std::string key = prefix.empty() ? Node::key_text(k) : prefix + "." + Node::key_text(k);
-            flatten(v, key, out);
+    for_each_leaf(params, [&](const std::string& key, const Node& v) {
+        if (v.is_map() || v.is_sequence()) // an empty container holds no pytree leaf
+            return;
+        if (out.all.insert(key).second) {
+            out.keys.push_back(key);
+            out.values.emplace(key, v);
         }
-    } else if (n.is_sequence()) {
-        for (size_t i = 0; i < n.items().size(); ++i)
-            flatten(n.items()[i], prefix + "." + std::to_string(i), out);
-    } else if (out.all.insert(prefix).second) {
-        out.keys.push_back(prefix);
-        out.values.emplace(prefix, n);
-    }
+    });
 }
 
 /// The legacy keys the table names, in table order.
@@ -365,7 +346,7 @@ bool take_add_summaries(Node& n)
     bool any = false;
     if (n.is_map()) {
         if (const Node* v = n.find("add_summaries")) {
-            any = !is_missing(*v) && truthy(*v);
+            any = !is_missing(*v) && python_truthy(*v);
             n.erase("add_summaries");
         }
         for (auto& e : n.entries())
@@ -428,14 +409,6 @@ void drop_missing(Node& n)
     }
 }
 
-std::string lower(std::string s)
-{
-    for (char& ch : s)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = char(ch - 'A' + 'a');
-    return s;
-}
-
 double python_float(const Node& v, const std::string& what, const std::string& file)
 {
     if (v.kind() == Node::Kind::integer || v.kind() == Node::Kind::floating)
@@ -460,7 +433,7 @@ double python_float(const Node& v, const std::string& what, const std::string& f
 Node convert_scheduler(Node params, const Node* adjust_learning_rate, const std::string& file)
 {
     Node out = Node::map();
-    if (adjust_learning_rate && truthy(*adjust_learning_rate)) {
+    if (adjust_learning_rate && python_truthy(*adjust_learning_rate)) {
         Node inner = Node::map();
         inner.set("scheduler", convert_scheduler(std::move(params), nullptr, file));
         out.set("ScalePerParamLR", std::move(inner));
@@ -472,7 +445,7 @@ Node convert_scheduler(Node params, const Node* adjust_learning_rate, const std:
         for (auto& sub : params.items()) {
             if (sub.is_map()) {
                 if (const Node* m = sub.find("main_scheduler")) {
-                    if (truthy(*m)) {
+                    if (python_truthy(*m)) {
                         std::string name = m->kind() == Node::Kind::string ? m->as_string() : "";
                         if (std::find(mains.begin(), mains.end(), name) == mains.end())
                             mains.push_back(name);
@@ -486,7 +459,7 @@ Node convert_scheduler(Node params, const Node* adjust_learning_rate, const std:
             throw ConversionError(fmt::format("{}: Got conflicting `main_scheduler` values: {{{}}}. Please make sure "
                                               "to specify the same main scheduler.",
                                               file, python_list_of_strings(mains).substr(1, python_list_of_strings(mains).size() - 2)));
-        const bool chained = !mains.empty() && (lower(mains[0]) == "chained" || lower(mains[0]) == "chainedlr");
+        const bool chained = !mains.empty() && (ascii_lower(mains[0]) == "chained" || ascii_lower(mains[0]) == "chainedlr");
         const char* key = chained ? "ChainedScheduler" : "SequentialLR";
         if (list.items().size() == 1 && !chained)
             return list.items()[0];
@@ -498,17 +471,17 @@ Node convert_scheduler(Node params, const Node* adjust_learning_rate, const std:
     const Node* sched = params.is_map() ? params.find("scheduler") : nullptr;
     if (!sched || sched->kind() != Node::Kind::string)
         throw ConversionError(fmt::format("{}: every optimizer.learning_rate scheduler needs a `scheduler` name", file));
-    const std::string name = lower(sched->as_string());
+    const std::string name = ascii_lower(sched->as_string());
     params.erase("scheduler");
     for (const std::string& candidate : {name, name + "lr"})
         for (const char* cls : kSchedulerClasses)
-            if (lower(cls) == candidate) {
+            if (ascii_lower(cls) == candidate) {
                 out.set(cls, std::move(params));
                 return out;
             }
     std::vector<std::string> known;
     for (const char* cls : kSchedulerClasses)
-        known.push_back(lower(cls));
+        known.push_back(ascii_lower(cls));
     throw ConversionError(fmt::format("{}: Invalid lr_scheduler type. Expected one of {}. Got: {}", file,
                                       python_list_of_strings(known), name));
 }
@@ -590,7 +563,7 @@ Node legacy_to_trainer_config(const Node& legacy, const std::string& file)
     table_keys(table, legacy_keys);
 
     Conversion c;
-    flatten(legacy, "", c.flat);
+    flatten(legacy, c.flat);
     for (const char* k : kIgnoredLegacyKeys)
         c.flat.values.erase(k);
     for (const auto& k : legacy_keys)

@@ -40,11 +40,8 @@ class Gpt2Mup : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                           hf("bin/config.json").string(), hf("bin/pytorch_model.bin").string(), "--output-dir",
-                           (tmp / "cs").string()});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        base_yaml = read_file(tmp / "cs/config_to_cs-2.3.yaml");
+        base_yaml = fixture_to_cs23(tmp / "cs");
+        ASSERT_FALSE(base_yaml.empty());
         orig = model_tensors(hf("bin/pytorch_model.bin"));
     }
 

@@ -22,11 +22,8 @@ class Gpt2Sideband : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                           hf("bin/config.json").string(), hf("bin/pytorch_model.bin").string(), "--output-dir",
-                           (tmp / "cs").string()});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        cs_yaml = read_file(tmp / "cs/config_to_cs-2.3.yaml");
+        cs_yaml = fixture_to_cs23(tmp / "cs");
+        ASSERT_FALSE(cs_yaml.empty());
         // The same checkpoint with every other element of one weight pruned (NaN).
         Node model = Node::map();
         for (const auto& [name, t] : model_tensors(tmp / "cs/pytorch_model_to_cs-2.3.mdl")) {

@@ -19,6 +19,15 @@ RunResult cli(const std::vector<std::string>& args)
 fs::path ref(const std::string& rel) { return data_path("cs-ref/gpt2/" + rel); }
 fs::path hf(const std::string& rel) { return data_path("hf/gpt2/" + rel); }
 
+std::string fixture_to_cs23(const fs::path& dir)
+{
+    RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                       hf("bin/config.json").string(), hf("bin/pytorch_model.bin").string(), "--output-dir",
+                       dir.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? read_file(dir / "config_to_cs-2.3.yaml") : std::string();
+}
+
 std::vector<float> floats(const TensorPtr& t)
 {
     EXPECT_EQ(t->info().dtype, DType::f32);

@@ -23,6 +23,10 @@ fs::path ref(const std::string& rel);
 /// A Hugging Face fixture under tests/data/hf/gpt2/.
 fs::path hf(const std::string& rel);
 
+/// Converts the bin fixture hf -> cs-2.3 into `dir` (pytorch_model_to_cs-2.3.mdl and
+/// config_to_cs-2.3.yaml); returns the YAML's text, or "" after a test failure.
+std::string fixture_to_cs23(const fs::path& dir);
+
 /// A float32 tensor's values.
 std::vector<float> floats(const TensorPtr& t);
 

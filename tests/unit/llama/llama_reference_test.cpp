@@ -172,6 +172,22 @@ TEST(LlamaReference, Cs21ToCs20AndBack)
               read_file(ref("llama", "cs20_to_cs21/config_to_cs-2.1_to_cs-2.0_to_cs-2.1.yaml")));
 }
 
+/// Runs `ckptconv convert` once per release step of `steps` from (cfg, ck), each into its own
+/// folder under `out`; returns the last config and checkpoint.
+std::pair<fs::path, fs::path> upgrade_step_by_step(fs::path cfg, fs::path ck, const std::vector<std::string>& steps,
+                                                   const fs::path& out)
+{
+    for (size_t i = 0; i + 1 < steps.size(); ++i) {
+        const fs::path dir = out / ("step" + std::to_string(i));
+        RunResult r = cli({"convert", "--model", "llama", "--src-fmt", steps[i], "--tgt-fmt", steps[i + 1], "--config",
+                           cfg.string(), ck.string(), "--output-dir", dir.string()});
+        EXPECT_EQ(r.exit_code, 0) << steps[i] << r.out << r.err;
+        cfg = only_file(dir, ".yaml");
+        ck = only_file(dir, ".mdl");
+    }
+    return {cfg, ck};
+}
+
 TEST(LlamaReference, MultiReleaseUpgradeEqualsStepByStep)
 {
     TempDir out;
@@ -183,16 +199,7 @@ TEST(LlamaReference, MultiReleaseUpgradeEqualsStepByStep)
     // A release upgrade never detours through Hugging Face (CS-only keys would be lost).
     EXPECT_EQ((r.out + r.err).find("-> hf "), std::string::npos) << r.err;
 
-    fs::path cfg = cfg0, ck = ck0;
-    const std::vector<std::string> steps{"cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3"};
-    for (size_t i = 0; i + 1 < steps.size(); ++i) {
-        const fs::path dir = out / ("step" + std::to_string(i));
-        r = cli({"convert", "--model", "llama", "--src-fmt", steps[i], "--tgt-fmt", steps[i + 1], "--config",
-                 cfg.string(), ck.string(), "--output-dir", dir.string()});
-        ASSERT_EQ(r.exit_code, 0) << steps[i] << r.out << r.err;
-        cfg = only_file(dir, ".yaml");
-        ck = only_file(dir, ".mdl");
-    }
+    const auto [cfg, ck] = upgrade_step_by_step(cfg0, ck0, {"cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3"}, out.path());
     EXPECT_EQ(diff(only_file(out / "once", ".mdl"), ck), 0);
     EXPECT_EQ(read_file(only_file(out / "once", ".yaml")), read_file(cfg));
 }
@@ -252,16 +259,8 @@ TEST(LlamaReference, Cs19ToCs24InOneCommandEqualsStepByStep)
              (out / "train19.yaml").string(), ck19.string(), "--output-dir", (out / "once").string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
-    fs::path cfg = out / "train19.yaml", ck = ck19;
-    const std::vector<std::string> steps{"cs-1.9", "cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3", "cs-2.4"};
-    for (size_t i = 0; i + 1 < steps.size(); ++i) {
-        const fs::path dir = out / ("step" + std::to_string(i));
-        r = cli({"convert", "--model", "llama", "--src-fmt", steps[i], "--tgt-fmt", steps[i + 1], "--config",
-                 cfg.string(), ck.string(), "--output-dir", dir.string()});
-        ASSERT_EQ(r.exit_code, 0) << steps[i] << r.out << r.err;
-        cfg = only_file(dir, ".yaml");
-        ck = only_file(dir, ".mdl");
-    }
+    const auto [cfg, ck] = upgrade_step_by_step(out / "train19.yaml", ck19,
+                                                {"cs-1.9", "cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3", "cs-2.4"}, out.path());
     EXPECT_EQ(diff(only_file(out / "once", ".mdl"), ck), 0);
     const std::string once = read_file(only_file(out / "once", ".yaml"));
     EXPECT_EQ(once, read_file(cfg));
