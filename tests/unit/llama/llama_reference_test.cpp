@@ -172,6 +172,15 @@ TEST(LlamaReference, Cs21ToCs20AndBack)
               read_file(ref("llama", "cs20_to_cs21/config_to_cs-2.1_to_cs-2.0_to_cs-2.1.yaml")));
 }
 
+/// A cs-1.9 checkpoint and config in `dir`: the cs-2.0 reference taken one release down.
+RunResult cs19_checkpoint(const fs::path& dir)
+{
+    return cli({"convert", "--model", "llama", "--src-fmt", "cs-2.0", "--tgt-fmt", "cs-1.9", "--config",
+                ref("llama", "cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml").string(),
+                ref("llama", "cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl").string(), "--output-dir",
+                dir.string()});
+}
+
 /// Runs `ckptconv convert` once per release step of `steps` from (cfg, ck), each into its own
 /// folder under `out`; returns the last config and checkpoint.
 std::pair<fs::path, fs::path> upgrade_step_by_step(fs::path cfg, fs::path ck, const std::vector<std::string>& steps,
@@ -207,11 +216,7 @@ TEST(LlamaReference, MultiReleaseUpgradeEqualsStepByStep)
 TEST(LlamaReference, Cs19ToCs21InOneCommandEqualsStepByStep)
 {
     TempDir out;
-    // A cs-1.9 checkpoint: the cs-2.0 reference taken one release down.
-    RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "cs-2.0", "--tgt-fmt", "cs-1.9", "--config",
-                       ref("llama", "cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml").string(),
-                       ref("llama", "cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl").string(), "--output-dir",
-                       (out / "v19").string()});
+    RunResult r = cs19_checkpoint(out / "v19");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     const fs::path cfg19 = only_file(out / "v19", ".yaml"), ck19 = only_file(out / "v19", ".mdl");
     Node c19 = config(cfg19);
@@ -242,10 +247,7 @@ TEST(LlamaReference, Cs19ToCs21InOneCommandEqualsStepByStep)
 TEST(LlamaReference, Cs19ToCs24InOneCommandEqualsStepByStep)
 {
     TempDir out;
-    RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "cs-2.0", "--tgt-fmt", "cs-1.9", "--config",
-                       ref("llama", "cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml").string(),
-                       ref("llama", "cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl").string(), "--output-dir",
-                       (out / "v19").string()});
+    RunResult r = cs19_checkpoint(out / "v19");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     // A training config around the model section, so the whole-file release changes run too.
     const std::string model = read_file(only_file(out / "v19", ".yaml"));
