@@ -272,15 +272,18 @@ void inject_r19_dataloader_state(Node& root, const Node& config, const std::stri
                 break;
             at = us + 1;
         }
-        const auto id = parts.size() >= 3 ? parse_int_line(parts[parts.size() - 3]) : std::nullopt;
-        const auto step = parse_int_line(parts.back().substr(0, parts.back().find('.')));
-        if (!id || !step)
+        std::optional<int64_t> id, step;
+        if (parts.size() >= 3) {
+            id = parse_int_line(parts[parts.size() - 3]);
+            step = parse_int_line(parts.back().substr(0, parts.back().find('.')));
+        }
+        if (!id.has_value() || !step.has_value())
             throw_input("{}: not a worker state file (expected data_iter_state_file_worker_<id>_step_<step>.txt)",
                         entry.path().string());
-        if (*step != data_step)
+        if (step.value() != data_step)
             continue;
         const int64_t samples = read_int_line(entry.path(), "samples streamed");
-        workers.emplace_back(*id, samples);
+        workers.emplace_back(id.value(), samples);
         total += samples;
     }
     if (ec)

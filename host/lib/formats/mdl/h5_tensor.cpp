@@ -260,6 +260,11 @@ void H5DatasetTensor::read_elements(hid_t dset, hid_t mem_type, uint64_t first, 
 {
     const std::string what = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
     const uint64_t n = m_info.numel();
+    if (m_direct) {
+        if (m_direct->read(first, last, dst))
+            return;
+        m_direct.reset(); // a chunk the direct path does not handle: HDF5 reads this dataset
+    }
     if (m_info.shape.empty() || (first == 0 && last == n)) {
         h5_check_status(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst), what);
         return;
@@ -298,6 +303,8 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
         m_dset = h5_check(H5Dopen2(m_file->id(), m_dataset.c_str(), dapl.get()), what);
         H5Id ftype = h5_check(H5Dget_type(m_dset.get()), what);
         m_mtype = h5_memory_type(m_info.dtype, ftype.get());
+        m_direct = Lz4ChunkReader::open(m_dset.get(), ftype.get(), m_mtype.get(), m_info.shape,
+                                        m_file->path().string(), m_dataset);
     }
     const uint64_t es = dtype_size(m_info.dtype);
     const uint64_t first = offset / es;
@@ -310,6 +317,7 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
         std::memcpy(dst, buf.data() + (offset - first * es), size);
     }
     if (offset + size == total) { // a sequential reader is done: give the cache back
+        m_direct.reset();
         m_mtype.reset();
         m_dset.reset();
     }
@@ -318,6 +326,7 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
 H5DatasetTensor::~H5DatasetTensor()
 {
     std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+    m_direct.reset();
     m_mtype.reset();
     m_dset.reset();
 }

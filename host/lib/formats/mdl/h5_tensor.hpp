@@ -4,6 +4,7 @@
 
 #include "core/tensor.hpp"
 #include "formats/mdl/h5_handle.hpp"
+#include "formats/mdl/lz4_chunk_io.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -72,6 +73,8 @@ private:
     // transposing reader visits each chunk many times); closed once the last byte was read.
     mutable H5Id m_dset;
     mutable H5Id m_mtype;
+    // Set while m_dset is open and its chunks can be decompressed on every core.
+    mutable std::unique_ptr<Lz4ChunkReader> m_direct;
 };
 
 /// A tensor of one repeated value (cstorch's DeferredFullTensor); nothing is allocated.

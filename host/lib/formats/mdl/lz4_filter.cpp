@@ -20,6 +20,8 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 namespace ckpt::detail {
 
 namespace {
@@ -57,44 +59,57 @@ void put_be32(unsigned char* p, uint32_t v)
     p[3] = static_cast<unsigned char>(v);
 }
 
-size_t decompress(size_t nbytes, size_t* buf_size, void** buf)
+// Decodes the blocks after the header into out[0, orig); false if any block is malformed.
+bool decode_blocks(const unsigned char* in, size_t nbytes, uint64_t orig, uint64_t block, unsigned char* out)
 {
-    const auto* in = static_cast<const unsigned char*>(*buf);
-    if (nbytes < kHeaderSize)
-        return 0;
-    const uint64_t orig = get_be64(in);
-    uint64_t block = get_be32(in + 8);
-    if (orig > kMaxChunk || orig > uint64_t(nbytes) * kMaxRatio + 64)
-        return 0;
-    if (orig > 0 && block == 0)
-        return 0;
-    auto* out = static_cast<unsigned char*>(H5allocate_memory(orig ? size_t(orig) : 1, false));
-    if (!out)
-        return 0;
     size_t pos = kHeaderSize;
     uint64_t done = 0;
     while (done < orig) {
         const uint64_t want = block < orig - done ? block : orig - done;
         if (nbytes - pos < 4)
-            break;
+            return false;
         const uint32_t csize = get_be32(in + pos);
         pos += 4;
         if (csize > nbytes - pos)
-            break;
+            return false;
         if (csize == want) {
             std::memcpy(out + done, in + pos, csize);
         } else {
             if (want > uint64_t(INT32_MAX) || csize > uint32_t(INT32_MAX))
-                break;
+                return false;
             const int got = LZ4_decompress_safe(reinterpret_cast<const char*>(in + pos),
                                                 reinterpret_cast<char*>(out + done), int(csize), int(want));
             if (got < 0 || uint64_t(got) != want)
-                break;
+                return false;
         }
         pos += csize;
         done += want;
     }
-    if (done != orig) {
+    return true;
+}
+
+// The header's sizes, checked before anything is allocated for them.
+bool read_header(const unsigned char* in, size_t nbytes, uint64_t& orig, uint64_t& block)
+{
+    if (nbytes < kHeaderSize)
+        return false;
+    orig = get_be64(in);
+    block = get_be32(in + 8);
+    if (orig > kMaxChunk || orig > uint64_t(nbytes) * kMaxRatio + 64)
+        return false;
+    return orig == 0 || block != 0;
+}
+
+size_t decompress(size_t nbytes, size_t* buf_size, void** buf)
+{
+    const auto* in = static_cast<const unsigned char*>(*buf);
+    uint64_t orig = 0, block = 0;
+    if (!read_header(in, nbytes, orig, block))
+        return 0;
+    auto* out = static_cast<unsigned char*>(H5allocate_memory(orig ? size_t(orig) : 1, false));
+    if (!out)
+        return 0;
+    if (!decode_blocks(in, nbytes, orig, block, out)) {
         H5free_memory(out);
         return 0;
     }
@@ -104,33 +119,36 @@ size_t decompress(size_t nbytes, size_t* buf_size, void** buf)
     return size_t(orig);
 }
 
-size_t compress(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, size_t* buf_size, void** buf)
+uint64_t block_size(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes)
 {
-    if (nbytes > kMaxChunk)
-        return 0;
     uint64_t block = (cd_nelmts > 0 && cd_values[0] > 0) ? cd_values[0] : kDefaultBlockSize;
     if (block > nbytes)
         block = nbytes;
     if (block > uint64_t(LZ4_MAX_INPUT_SIZE))
         block = LZ4_MAX_INPUT_SIZE;
+    return block;
+}
+
+uint64_t framed_bound(size_t nbytes, uint64_t block)
+{
     const uint64_t nblocks = nbytes ? (nbytes - 1) / block + 1 : 0;
     const uint64_t bound = nbytes ? uint64_t(LZ4_compressBound(int(block))) : 0;
-    const uint64_t cap = kHeaderSize + nblocks * (4 + bound);
-    auto* out = static_cast<unsigned char*>(H5allocate_memory(size_t(cap), false));
-    if (!out)
-        return 0;
+    return kHeaderSize + nblocks * (4 + bound);
+}
+
+// Frames `nbytes` of `in` into `out` (capacity framed_bound); returns the framed size, 0 on failure.
+size_t encode(const unsigned char* in, size_t nbytes, uint64_t block, unsigned char* out)
+{
+    const int bound = nbytes ? LZ4_compressBound(int(block)) : 0;
     put_be64(out, nbytes);
     put_be32(out + 8, uint32_t(block));
-    const auto* in = static_cast<const unsigned char*>(*buf);
     size_t pos = kHeaderSize;
     for (uint64_t done = 0; done < nbytes;) {
         const uint64_t n = block < nbytes - done ? block : nbytes - done;
         const int c = LZ4_compress_default(reinterpret_cast<const char*>(in + done),
-                                           reinterpret_cast<char*>(out + pos + 4), int(n), int(bound));
-        if (c <= 0) {
-            H5free_memory(out);
+                                           reinterpret_cast<char*>(out + pos + 4), int(n), bound);
+        if (c <= 0)
             return 0;
-        }
         uint32_t csize = uint32_t(c);
         if (csize >= n) { // incompressible: store raw, as the reference filter does
             std::memcpy(out + pos + 4, in + done, n);
@@ -139,6 +157,23 @@ size_t compress(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, siz
         put_be32(out + pos, csize);
         pos += 4 + csize;
         done += n;
+    }
+    return pos;
+}
+
+size_t compress(size_t cd_nelmts, const unsigned cd_values[], size_t nbytes, size_t* buf_size, void** buf)
+{
+    if (nbytes > kMaxChunk)
+        return 0;
+    const uint64_t block = block_size(cd_nelmts, cd_values, nbytes);
+    const uint64_t cap = framed_bound(nbytes, block);
+    auto* out = static_cast<unsigned char*>(H5allocate_memory(size_t(cap), false));
+    if (!out)
+        return 0;
+    const size_t pos = encode(static_cast<const unsigned char*>(*buf), nbytes, block, out);
+    if (pos == 0) {
+        H5free_memory(out);
+        return 0;
     }
     H5free_memory(*buf);
     *buf = out;
@@ -171,6 +206,32 @@ const H5Z_class2_t kLz4Class = {
 bool register_lz4_filter()
 {
     return H5Zregister(&kLz4Class) >= 0;
+}
+
+size_t lz4_chunk_bound(size_t nbytes)
+{
+    if (nbytes > kMaxChunk)
+        return 0;
+    return size_t(framed_bound(nbytes, block_size(0, nullptr, nbytes)));
+}
+
+size_t lz4_chunk_compress(const unsigned char* in, size_t nbytes, unsigned char* out)
+{
+    if (nbytes > kMaxChunk)
+        return 0;
+    return encode(in, nbytes, block_size(0, nullptr, nbytes), out);
+}
+
+std::string lz4_chunk_decompress(const unsigned char* in, size_t nbytes, unsigned char* out, size_t expected)
+{
+    uint64_t orig = 0, block = 0;
+    if (!read_header(in, nbytes, orig, block))
+        return fmt::format("its {}-byte LZ4 header is malformed", nbytes);
+    if (orig != expected)
+        return fmt::format("its LZ4 header claims {} bytes, the chunk holds {}", orig, expected);
+    if (!decode_blocks(in, nbytes, orig, block, out))
+        return fmt::format("an LZ4 block of the {} compressed bytes does not decode", nbytes);
+    return {};
 }
 
 } // namespace ckpt::detail

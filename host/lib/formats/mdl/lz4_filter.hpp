@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The LZ4 HDF5 filter (id 32004) that Cerebras checkpoints use, built into the host.
+// The LZ4 HDF5 filter (id 32004) that Cerebras checkpoints use, built into the host, and its chunk
+// framing for code that compresses or decompresses chunks outside HDF5's filter pipeline.
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
 
 namespace ckpt::detail {
 
@@ -10,5 +15,19 @@ constexpr int kLz4FilterId = 32004;
 /// Registers the filter with the process's libhdf5 (replacing a dynamically loaded plugin of the
 /// same id, if any). Call with h5_mutex held. Returns false if HDF5 refused.
 bool register_lz4_filter();
+
+/// Largest framed size `lz4_chunk_compress` can produce for `nbytes` of input (0 if `nbytes` is
+/// above the 4 GiB an HDF5 chunk can hold).
+size_t lz4_chunk_bound(size_t nbytes);
+
+/// Frames and compresses `nbytes` at `in` into `out` (capacity lz4_chunk_bound(nbytes)) exactly as
+/// the filter does with its default block size; returns the framed size, 0 on failure.
+/// Touches no HDF5 state: safe on any thread.
+size_t lz4_chunk_compress(const unsigned char* in, size_t nbytes, unsigned char* out);
+
+/// Decompresses one framed chunk of `nbytes` into `out`, which must hold exactly `expected` bytes
+/// (the chunk's size in the dataset). Returns an empty string on success, else why the chunk is
+/// corrupt; never reads or writes outside the two buffers. Safe on any thread.
+std::string lz4_chunk_decompress(const unsigned char* in, size_t nbytes, unsigned char* out, size_t expected);
 
 } // namespace ckpt::detail

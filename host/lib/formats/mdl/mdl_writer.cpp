@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "formats/mdl/h5_tensor.hpp"
+#include "formats/mdl/lz4_chunk_io.hpp"
 #include "formats/mdl/lz4_filter.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "formats/mdl/mdl_layout5.hpp"
@@ -91,9 +92,10 @@ void Writer::close()
         throw_input("{}: cannot finish writing the HDF5 file: {}", m_name, h5_error_text());
 }
 
-H5Id Writer::create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key)
+H5Id Writer::create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key,
+                    hid_t dapl)
 {
-    return h5_check(H5Dcreate2(m_file.get(), dataset.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+    return h5_check(H5Dcreate2(m_file.get(), dataset.c_str(), type, space, H5P_DEFAULT, dcpl, dapl),
                     fmt::format("{}: key '{}': cannot create dataset '{}'", m_name, key, dataset));
 }
 
@@ -142,7 +144,14 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
         // h5py sets this for every chunked dataset ("prevent resize glitch").
         h5_check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC), where);
     }
-    H5Id dset = create(dataset, ftype.get(), space.get(), dcpl.get(), key);
+    // No chunk cache: HDF5 then compresses and allocates each chunk as soon as it is complete,
+    // in chunk order, which H5Dwrite_chunk reproduces. With the default 1 MiB cache, up to 1 MiB
+    // of chunks (more for edge chunks, which the cache keeps longer) were allocated only when
+    // the dataset was closed, after its attributes, an order no direct write can follow.
+    H5Id dapl = h5_check(H5Pcreate(H5P_DATASET_ACCESS), where);
+    if (chunked)
+        h5_check_status(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), where);
+    H5Id dset = create(dataset, ftype.get(), space.get(), dcpl.get(), key, dapl.get());
     const std::string what = fmt::format("{}: key '{}': cannot write dataset '{}'", m_name, key, dataset);
     std::vector<std::byte> buf;
     if (numel == 0)
@@ -173,6 +182,13 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
             H5Id mspace = h5_check(H5Screate_simple(1, &n, nullptr), what);
             h5_check_status(H5Dwrite(dset.get(), mtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, p), what);
         }
+        return dset;
+    }
+
+    if (lz4_direct_enabled()) {
+        // The tensor's bytes are the file type's bytes (h5_file_type keeps the host's
+        // little-endian layout), so chunks can be compressed without HDF5 converting them.
+        write_lz4_chunks(dset.get(), t, dims, chunk, es, what);
         return dset;
     }
 

@@ -39,7 +39,8 @@ public:
     void close();
 
 private:
-    H5Id create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key);
+    H5Id create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key,
+                hid_t dapl = H5P_DEFAULT);
     H5Id m_file;
     std::string m_name;
     bool m_compress;

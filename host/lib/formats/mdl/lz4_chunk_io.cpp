@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parallel LZ4 chunk writing and reading for `.mdl` datasets, next to HDF5's filter pipeline.
+//
+// Why the file stays what the filter path writes: HDF5 stores a filtered chunk by compressing it,
+// allocating its file space and inserting it into the chunk index, in that order, one chunk at a
+// time. H5Dwrite_chunk does the same allocation and insertion for bytes compressed elsewhere, so
+// compressing with the filter's own framing and storing chunks in the order the filter path
+// completes them gives the same file. Edge chunks are stored full size, padded with the fill
+// value (0), exactly as HDF5 pads them before filtering.
+#include "formats/mdl/lz4_chunk_io.hpp"
+
+#include "core/error.hpp"
+#include "formats/mdl/h5_tensor.hpp"
+#include "formats/mdl/lz4_filter.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+
+namespace ckpt::detail {
+
+namespace {
+
+// Raw chunk bytes per batch, and batches in flight (compressing while the next is gathered
+// and the oldest stored), each holding raw and compressed copies: about 12 MiB at most. Three
+// keep both cores busy when gathering is slow (a source read from LZ4 chunks itself).
+constexpr uint64_t kBatchBytes = 2u << 20;
+constexpr size_t kInFlight = 3;
+// Rows of one chunk row read from an unmapped source at once (as the filter path does).
+constexpr uint64_t kMaxSlabBytes = 64u << 20;
+// Decompressed chunks a reader keeps, as the HDF5 chunk cache it replaces did.
+constexpr size_t kCacheBytes = size_t{32} << 20;
+// Chunks decompressed per step of one read: bounds memory for reads of any size.
+constexpr size_t kGroupBytes = size_t{8} << 20;
+// Decompressed ahead of a sequential reader: one piece of the safetensors writer.
+constexpr size_t kAheadBytes = size_t{16} << 20;
+// Bytes of buffers kept for reuse: freeing and reallocating a chunk's memory costs page faults
+// (and, for large chunks, munmap's cross-core TLB flushes) on every chunk.
+constexpr size_t kSpareBytes = size_t{16} << 20;
+// Chunks larger than this are left to HDF5 (ckptconv and h5py write at most 1 MiB), and so are
+// many chunks smaller than kMinDirectChunk (h5py aims at 8 KiB or more): bookkeeping per chunk
+// would then outweigh the bytes, and a hostile file could declare millions of them.
+constexpr size_t kMaxDirectChunk = size_t{64} << 20;
+constexpr size_t kMinDirectChunk = 1024;
+
+std::vector<uint64_t> c_strides(const std::vector<hsize_t>& extent)
+{
+    std::vector<uint64_t> s(extent.size(), 1);
+    for (size_t k = extent.size(); k-- > 1;)
+        s[k - 1] = s[k] * extent[k];
+    return s;
+}
+
+// Coordinates (in chunks) of the chunk with C-order index `linear` in `grid`.
+std::vector<hsize_t> grid_coords(const std::vector<hsize_t>& grid, uint64_t linear)
+{
+    std::vector<hsize_t> c(grid.size());
+    for (size_t k = grid.size(); k-- > 0;) {
+        c[k] = linear % grid[k];
+        linear /= grid[k];
+    }
+    return c;
+}
+
+// Calls run(src_elem, dst_elem, n) for every last-dimension run of the box [lo, hi) (absolute
+// element coordinates), where src is the element's C-order index in an array of extent
+// `src_extent` placed at `src_origin`, and dst likewise in `dst_extent` at `dst_origin`.
+template <class Run>
+void for_each_run(const std::vector<hsize_t>& lo, const std::vector<hsize_t>& hi,
+                  const std::vector<hsize_t>& src_origin, const std::vector<uint64_t>& src_stride,
+                  const std::vector<hsize_t>& dst_origin, const std::vector<uint64_t>& dst_stride, Run&& run)
+{
+    const size_t rank = lo.size();
+    for (size_t k = 0; k < rank; ++k)
+        if (lo[k] >= hi[k])
+            return;
+    const uint64_t n = hi[rank - 1] - lo[rank - 1];
+    std::vector<hsize_t> p(lo);
+    while (true) {
+        uint64_t s = 0, d = 0;
+        for (size_t k = 0; k < rank; ++k) {
+            s += (p[k] - src_origin[k]) * src_stride[k];
+            d += (p[k] - dst_origin[k]) * dst_stride[k];
+        }
+        run(s, d, n);
+        size_t k = rank - 1;
+        while (k-- > 0) {
+            if (++p[k] < hi[k])
+                break;
+            p[k] = lo[k];
+        }
+        if (k == static_cast<size_t>(-1))
+            return;
+    }
+}
+
+struct Slot {
+    uint64_t index = 0;
+    std::vector<unsigned char> raw, packed;
+    size_t packed_size = 0;
+};
+
+struct WriteBatch {
+    std::vector<Slot> slots;
+    size_t n = 0;
+    std::shared_ptr<WorkerPool::Batch> job;
+};
+
+} // namespace
+
+bool lz4_direct_enabled()
+{
+    const char* v = std::getenv("CKPTCONV_MDL_LZ4_DIRECT");
+    return !(v && std::strcmp(v, "0") == 0);
+}
+
+void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t>& dims,
+                      const std::vector<hsize_t>& chunk, size_t elem_size, const std::string& what)
+{
+    const size_t rank = dims.size();
+    const uint64_t es = elem_size;
+    std::vector<hsize_t> grid(rank);
+    uint64_t count = 1, chunk_elems = 1;
+    for (size_t k = 0; k < rank; ++k) {
+        grid[k] = (dims[k] + chunk[k] - 1) / chunk[k];
+        count *= grid[k];
+        chunk_elems *= chunk[k];
+    }
+    const uint64_t chunk_bytes = chunk_elems * es;
+    const size_t bound = lz4_chunk_bound(chunk_bytes);
+    if (bound == 0)
+        throw_input("{}: a chunk of {} bytes is larger than HDF5 allows", what, chunk_bytes);
+    const std::vector<uint64_t> src_stride = c_strides(dims), chunk_stride = c_strides(chunk);
+    const std::vector<hsize_t> zero(rank, 0);
+    const uint64_t row_bytes = src_stride[0] * es;
+    const std::byte* mapped = t.data();
+    // An unmapped source is read one chunk row (chunk[0] rows of the tensor) at a time.
+    const bool use_slab = !mapped && chunk[0] * row_bytes <= kMaxSlabBytes;
+    std::vector<std::byte> slab;
+    uint64_t slab_row = ~uint64_t{0};
+
+    auto gather = [&](uint64_t linear, unsigned char* out) {
+        const std::vector<hsize_t> c = grid_coords(grid, linear);
+        std::vector<hsize_t> lo(rank), hi(rank);
+        bool partial = false;
+        for (size_t k = 0; k < rank; ++k) {
+            lo[k] = c[k] * chunk[k];
+            hi[k] = std::min<hsize_t>(lo[k] + chunk[k], dims[k]);
+            partial = partial || hi[k] - lo[k] < chunk[k];
+        }
+        if (partial) // HDF5 fills what lies outside the dataset with the fill value, 0
+            std::memset(out, 0, chunk_bytes);
+        if (use_slab && slab_row != c[0]) {
+            const uint64_t rows = hi[0] - lo[0];
+            slab.resize(rows * row_bytes);
+            t.read(lo[0] * row_bytes, slab.data(), rows * row_bytes);
+            slab_row = c[0];
+        }
+        const uint64_t slab_base = use_slab ? lo[0] * src_stride[0] : 0;
+        for_each_run(lo, hi, zero, src_stride, lo, chunk_stride, [&](uint64_t s, uint64_t d, uint64_t n) {
+            unsigned char* dst = out + d * es;
+            if (mapped)
+                std::memcpy(dst, mapped + s * es, n * es);
+            else if (use_slab)
+                std::memcpy(dst, slab.data() + (s - slab_base) * es, n * es);
+            else
+                t.read(s * es, reinterpret_cast<std::byte*>(dst), n * es);
+        });
+    };
+
+    WorkerPool& pool = WorkerPool::shared();
+    std::array<WriteBatch, kInFlight> batches;
+    uint64_t next = 0;
+    auto fill = [&](WriteBatch& b) {
+        b.n = 0;
+        b.job.reset();
+        uint64_t bytes = 0;
+        while (next < count && (b.n == 0 || bytes + chunk_bytes <= kBatchBytes)) {
+            if (b.slots.size() <= b.n)
+                b.slots.emplace_back();
+            Slot& s = b.slots[b.n++];
+            s.index = next++;
+            s.raw.resize(chunk_bytes);
+            gather(s.index, s.raw.data());
+            bytes += chunk_bytes;
+        }
+        if (b.n == 0)
+            return;
+        b.job = pool.submit(b.n, [&b, bound, chunk_bytes](size_t i) {
+            Slot& s = b.slots[i];
+            s.packed.resize(bound);
+            s.packed_size = lz4_chunk_compress(s.raw.data(), chunk_bytes, s.packed.data());
+        });
+    };
+    auto store = [&](WriteBatch& b) {
+        pool.wait(*b.job);
+        b.job.reset();
+        for (size_t i = 0; i < b.n; ++i) {
+            const Slot& s = b.slots[i];
+            const std::vector<hsize_t> c = grid_coords(grid, s.index);
+            std::vector<hsize_t> offset(rank);
+            for (size_t k = 0; k < rank; ++k)
+                offset[k] = c[k] * chunk[k];
+            // The filter is optional: where it fails HDF5 stores the chunk raw and says so in
+            // the chunk's filter mask; do the same.
+            const bool packed = s.packed_size != 0;
+            h5_check_status(H5Dwrite_chunk(dset, H5P_DEFAULT, packed ? 0u : 1u, offset.data(),
+                                           packed ? s.packed_size : chunk_bytes,
+                                           packed ? s.packed.data() : s.raw.data()),
+                            what);
+        }
+    };
+
+    try {
+        // Batches are gathered and stored in chunk order, and compressed meanwhile.
+        for (size_t i = 0; i + 1 < kInFlight; ++i)
+            fill(batches[i]);
+        for (size_t cur = 0; batches[cur].n != 0; cur = (cur + 1) % kInFlight) {
+            fill(batches[(cur + kInFlight - 1) % kInFlight]);
+            store(batches[cur]);
+        }
+    } catch (...) {
+        // Tasks still running refer to these batches: let them finish before unwinding.
+        for (auto& b : batches)
+            if (b.job) {
+                try {
+                    pool.wait(*b.job);
+                } catch (...) {
+                }
+            }
+        throw;
+    }
+}
+
+std::unique_ptr<Lz4ChunkReader> Lz4ChunkReader::open(hid_t dset, hid_t file_type, hid_t mem_type,
+                                                     const std::vector<int64_t>& shape, std::string file,
+                                                     std::string dataset)
+{
+    if (!lz4_direct_enabled() || shape.empty())
+        return nullptr;
+    if (H5Tequal(file_type, mem_type) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return nullptr; // HDF5 converts (byte order, float layout): leave it to HDF5
+    }
+    H5Id dcpl(H5Dget_create_plist(dset));
+    if (!dcpl.valid() || H5Pget_layout(dcpl.get()) != H5D_CHUNKED || H5Pget_nfilters(dcpl.get()) != 1) {
+        H5Eclear2(H5E_DEFAULT);
+        return nullptr;
+    }
+    unsigned flags = 0, config = 0;
+    size_t nvalues = 0;
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), 0, &flags, &nvalues, nullptr, 0, nullptr, &config);
+    if (id != kLz4FilterId) {
+        H5Eclear2(H5E_DEFAULT);
+        return nullptr;
+    }
+    std::vector<hsize_t> chunk(H5S_MAX_RANK);
+    const int rank = H5Pget_chunk(dcpl.get(), H5S_MAX_RANK, chunk.data());
+    if (rank != static_cast<int>(shape.size())) {
+        H5Eclear2(H5E_DEFAULT);
+        return nullptr;
+    }
+    chunk.resize(static_cast<size_t>(rank));
+    const size_t es = H5Tget_size(mem_type);
+    uint64_t bytes = es;
+    for (hsize_t c : chunk) {
+        if (c == 0 || c > kMaxDirectChunk || bytes * c > kMaxDirectChunk)
+            return nullptr;
+        bytes *= c;
+    }
+    uint64_t chunks = 1;
+    for (size_t k = 0; k < chunk.size(); ++k)
+        chunks *= (static_cast<uint64_t>(shape[k]) + chunk[k] - 1) / chunk[k];
+    if (bytes < kMinDirectChunk && chunks > 1)
+        return nullptr;
+    std::unique_ptr<Lz4ChunkReader> r(new Lz4ChunkReader());
+    r->m_dset = dset;
+    r->m_file = std::move(file);
+    r->m_dataset = std::move(dataset);
+    r->m_dims.assign(shape.begin(), shape.end());
+    r->m_chunk = std::move(chunk);
+    r->m_grid.resize(r->m_dims.size());
+    r->m_chunks = 1;
+    for (size_t k = 0; k < r->m_dims.size(); ++k) {
+        r->m_grid[k] = (r->m_dims[k] + r->m_chunk[k] - 1) / r->m_chunk[k];
+        r->m_chunks *= r->m_grid[k];
+    }
+    r->m_es = es;
+    r->m_chunk_bytes = bytes;
+    r->m_max_spare = std::max<size_t>(2, kSpareBytes / bytes);
+    return r;
+}
+
+Lz4ChunkReader::~Lz4ChunkReader()
+{
+    if (m_ahead && m_ahead->job) {
+        try {
+            WorkerPool::shared().wait(*m_ahead->job);
+        } catch (...) { // only allocation can fail in a task; nothing is left to report it to
+        }
+    }
+}
+
+std::vector<hsize_t> Lz4ChunkReader::chunk_origin(uint64_t linear) const
+{
+    std::vector<hsize_t> c = grid_coords(m_grid, linear);
+    for (size_t k = 0; k < c.size(); ++k)
+        c[k] *= m_chunk[k];
+    return c;
+}
+
+bool Lz4ChunkReader::fetch(Pending& p, const std::vector<uint64_t>& index, bool strict)
+{
+    // HDF5 calls stay on this thread; only decompression goes to the pool.
+    const size_t bound = lz4_chunk_bound(m_chunk_bytes);
+    for (uint64_t linear : index) {
+        const std::vector<hsize_t> origin = chunk_origin(linear);
+        hsize_t size = 0;
+        if (H5Dget_chunk_storage_size(m_dset, origin.data(), &size) < 0 || size == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return false; // not allocated: HDF5 supplies the fill value
+        }
+        if (size > bound) {
+            if (!strict)
+                return false;
+            throw_input("{}: dataset '{}': the chunk at element {} holds {} bytes, more than LZ4 can make of "
+                        "a {}-byte chunk; the file is corrupt",
+                        m_file, m_dataset, fmt::join(origin, ","), size, m_chunk_bytes);
+        }
+        std::vector<unsigned char> packed;
+        if (!m_spare_packed.empty()) {
+            packed = std::move(m_spare_packed.back());
+            m_spare_packed.pop_back();
+        }
+        packed.resize(static_cast<size_t>(size));
+        uint32_t mask = 0;
+        if (H5Dread_chunk(m_dset, H5P_DEFAULT, origin.data(), &mask, packed.data()) < 0) {
+            if (!strict) {
+                H5Eclear2(H5E_DEFAULT);
+                return false;
+            }
+            throw_input("{}: cannot read dataset '{}': {}", m_file, m_dataset, h5_error_text());
+        }
+        if (mask != 0)
+            return false; // stored without the filter
+        p.index.push_back(linear);
+        p.packed.push_back(std::move(packed));
+    }
+    return true;
+}
+
+void Lz4ChunkReader::start(Pending& p)
+{
+    p.plain.resize(p.index.size());
+    p.error.resize(p.index.size());
+    for (Bytes& b : p.plain) {
+        if (m_spare.empty()) {
+            b.reset(new std::byte[m_chunk_bytes]); // not zeroed: every byte is decoded into
+        } else {
+            b = std::move(m_spare.back());
+            m_spare.pop_back();
+        }
+    }
+    p.job = WorkerPool::shared().submit(p.index.size(), [&p, n = m_chunk_bytes](size_t i) {
+        p.error[i] = lz4_chunk_decompress(p.packed[i].data(), p.packed[i].size(),
+                                          reinterpret_cast<unsigned char*>(p.plain[i].get()), n);
+    });
+}
+
+size_t Lz4ChunkReader::finish(Pending& p)
+{
+    WorkerPool::shared().wait(*p.job);
+    p.job.reset();
+    for (auto& v : p.packed)
+        if (m_spare_packed.size() < std::max<size_t>(2, m_max_spare / 4))
+            m_spare_packed.push_back(std::move(v));
+    size_t bad = p.index.size();
+    for (size_t i = 0; i < p.index.size(); ++i) {
+        if (!p.error[i].empty()) {
+            bad = std::min(bad, i);
+            continue;
+        }
+        if (m_cache.count(p.index[i]))
+            continue;
+        m_lru.push_front(p.index[i]);
+        m_cache[p.index[i]] = Cached{std::move(p.plain[i]), m_lru.begin()};
+        m_cached_bytes += m_chunk_bytes;
+    }
+    return bad;
+}
+
+bool Lz4ChunkReader::load(const std::vector<uint64_t>& missing)
+{
+    Pending p;
+    if (!fetch(p, missing, true))
+        return false;
+    start(p);
+    const size_t bad = finish(p);
+    if (bad < p.index.size())
+        throw_input("{}: dataset '{}': the LZ4 chunk at element {} is corrupt: {}", m_file, m_dataset,
+                    fmt::join(chunk_origin(p.index[bad]), ","), p.error[bad]);
+    return true;
+}
+
+void Lz4ChunkReader::collect_ahead()
+{
+    if (!m_ahead)
+        return;
+    std::unique_ptr<Pending> p = std::move(m_ahead);
+    try {
+        finish(*p); // a corrupt chunk is reported if and when a read needs it
+    } catch (...) {
+    }
+}
+
+void Lz4ChunkReader::evict_to(size_t budget)
+{
+    while (m_cached_bytes > budget && !m_lru.empty()) {
+        const auto it = m_cache.find(m_lru.back());
+        m_cached_bytes -= m_chunk_bytes;
+        // Spare buffers count against the cache's budget: they are kept only to be refilled.
+        if (m_spare.size() < m_max_spare && m_cached_bytes + (m_spare.size() + 1) * m_chunk_bytes <= kCacheBytes)
+            m_spare.push_back(std::move(it->second.bytes));
+        m_cache.erase(it);
+        m_lru.pop_back();
+    }
+}
+
+bool Lz4ChunkReader::read(uint64_t first, uint64_t last, std::byte* dst)
+{
+    collect_ahead();
+    const size_t rank = m_dims.size();
+    const std::vector<int64_t> shape(m_dims.begin(), m_dims.end());
+    const std::vector<H5Box> boxes = flat_range_boxes(shape, first, last);
+    // Each box lands right after the previous one in dst; the chunks it touches form a box of
+    // the chunk grid.
+    std::vector<uint64_t> box_dst(boxes.size());
+    std::vector<uint64_t> needed;
+    const std::vector<uint64_t> grid_stride = c_strides(m_grid);
+    uint64_t at = 0;
+    for (size_t b = 0; b < boxes.size(); ++b) {
+        box_dst[b] = at;
+        uint64_t elems = 1;
+        std::vector<hsize_t> lo(rank), hi(rank);
+        for (size_t k = 0; k < rank; ++k) {
+            elems *= boxes[b].count[k];
+            lo[k] = boxes[b].start[k] / m_chunk[k];
+            hi[k] = (boxes[b].start[k] + boxes[b].count[k] - 1) / m_chunk[k] + 1;
+        }
+        at += elems;
+        for_each_run(lo, hi, std::vector<hsize_t>(rank, 0), grid_stride, lo, grid_stride,
+                     [&](uint64_t s, uint64_t, uint64_t n) {
+                         for (uint64_t i = 0; i < n; ++i)
+                             needed.push_back(s + i);
+                     });
+    }
+    std::sort(needed.begin(), needed.end());
+    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+
+    const std::vector<uint64_t> chunk_stride = c_strides(m_chunk);
+    const size_t per_group = std::max<size_t>(1, kGroupBytes / m_chunk_bytes);
+    for (size_t g = 0; g < needed.size(); g += per_group) {
+        const size_t g_end = std::min(needed.size(), g + per_group);
+        std::vector<uint64_t> missing;
+        for (size_t i = g; i < g_end; ++i) {
+            const auto it = m_cache.find(needed[i]);
+            if (it == m_cache.end())
+                missing.push_back(needed[i]);
+            else // most recent, so making room for the missing ones keeps it
+                m_lru.splice(m_lru.begin(), m_lru, it->second.lru);
+        }
+        if (!missing.empty()) {
+            evict_to(kCacheBytes > missing.size() * m_chunk_bytes ? kCacheBytes - missing.size() * m_chunk_bytes
+                                                                   : 0);
+            if (!load(missing))
+                return false;
+        }
+        for (size_t i = g; i < g_end; ++i) {
+            const Cached& c = m_cache.at(needed[i]);
+            const std::vector<hsize_t> origin = chunk_origin(needed[i]);
+            for (size_t b = 0; b < boxes.size(); ++b) {
+                std::vector<hsize_t> lo(rank), hi(rank);
+                for (size_t k = 0; k < rank; ++k) {
+                    lo[k] = std::max(origin[k], boxes[b].start[k]);
+                    hi[k] = std::min(origin[k] + m_chunk[k], boxes[b].start[k] + boxes[b].count[k]);
+                }
+                const std::vector<uint64_t> box_stride = c_strides(boxes[b].count);
+                std::byte* base = dst + box_dst[b] * m_es;
+                for_each_run(lo, hi, origin, chunk_stride, boxes[b].start, box_stride,
+                             [&](uint64_t s, uint64_t d, uint64_t n) {
+                                 std::memcpy(base + d * m_es, c.bytes.get() + s * m_es, n * m_es);
+                             });
+            }
+        }
+    }
+    evict_to(kCacheBytes);
+
+    // A sequential reader (each read starting where the last ended) reads the chunks after these
+    // next: decompress them on the pool while the caller consumes this piece. Chunks in C order
+    // of the grid follow a flat range's rows, and the read's last chunk row is already cached.
+    const bool sequential = first == m_last_end;
+    m_last_end = last;
+    if (sequential && !needed.empty() && needed.back() + 1 < m_chunks) {
+        const uint64_t want = std::min<uint64_t>((last - first) * m_es, kAheadBytes);
+        const uint64_t n = std::max<uint64_t>(1, want / m_chunk_bytes);
+        std::vector<uint64_t> next;
+        for (uint64_t i = needed.back() + 1; i < m_chunks && next.size() < n; ++i)
+            if (!m_cache.count(i))
+                next.push_back(i);
+        if (!next.empty()) {
+            // The cache and the chunks in flight share one budget.
+            const size_t room = next.size() * m_chunk_bytes;
+            evict_to(kCacheBytes > room ? kCacheBytes - room : 0);
+            auto p = std::make_unique<Pending>();
+            fetch(*p, next, false); // stops at the first chunk a later read must handle itself
+            if (!p->index.empty()) {
+                start(*p);
+                m_ahead = std::move(p);
+            }
+        }
+    }
+    return true;
+}
+
+} // namespace ckpt::detail

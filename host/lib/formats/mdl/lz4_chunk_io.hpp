@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// LZ4 `.mdl` datasets written and read chunk by chunk outside HDF5's serial filter pipeline, so
+// compression and decompression run on every core (HDF5 1.10 runs filters on one thread).
+#pragma once
+
+#include "core/tensor.hpp"
+#include "formats/mdl/h5_handle.hpp"
+#include "formats/mdl/worker_pool.hpp"
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ckpt::detail {
+
+/// Whether LZ4 datasets bypass HDF5's filter pipeline (H5Dwrite_chunk / H5Dread_chunk). On unless
+/// the environment sets CKPTCONV_MDL_LZ4_DIRECT=0, which forces the filter path for writing and
+/// reading (for comparisons and as an escape hatch); read on every call so tests can switch it.
+bool lz4_direct_enabled();
+
+/// Writes every chunk of a new, empty LZ4-chunked dataset `dset` (its filter pipeline is exactly
+/// the LZ4 filter) from `t`, whose bytes must be the file type's bytes: chunks are gathered in
+/// C order of the chunk grid, compressed on the worker pool (a few MiB in flight) and stored with
+/// H5Dwrite_chunk in that order, giving the bytes the filter path writes when it stores each
+/// chunk as soon as it is complete. Call with h5_mutex held. Throws InputError naming `what`.
+void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t>& dims,
+                      const std::vector<hsize_t>& chunk, size_t elem_size, const std::string& what);
+
+/// Reads element ranges of one LZ4-chunked dataset by decompressing whole chunks on the worker
+/// pool, keeping recently used chunks (a transposing reader visits each chunk many times).
+/// Not thread safe: the owner serialises calls (under h5_mutex). `dset` must outlive it.
+class Lz4ChunkReader {
+public:
+    /// A reader when `dset` is chunked with exactly the LZ4 filter and its file type needs no
+    /// conversion to `mem_type`; nullptr for anything else (the caller reads through HDF5).
+    static std::unique_ptr<Lz4ChunkReader> open(hid_t dset, hid_t file_type, hid_t mem_type,
+                                                const std::vector<int64_t>& shape, std::string file,
+                                                std::string dataset);
+    ~Lz4ChunkReader();
+    Lz4ChunkReader(const Lz4ChunkReader&) = delete;
+    Lz4ChunkReader& operator=(const Lz4ChunkReader&) = delete;
+
+    /// Reads elements [first, last) in C order into `dst`. Returns false, with `dst` in an
+    /// unspecified state, when a chunk is one the direct path does not handle (unallocated,
+    /// stored unfiltered); the caller then reads through HDF5. A corrupt chunk is an InputError
+    /// naming the file, the dataset and the chunk. A read that continues the previous one starts
+    /// decompressing the chunks that follow on the pool before returning (read-ahead).
+    bool read(uint64_t first, uint64_t last, std::byte* dst);
+
+private:
+    using Bytes = std::unique_ptr<std::byte[]>;
+    struct Cached {
+        Bytes bytes;
+        std::list<uint64_t>::iterator lru;
+    };
+    // Stored chunks being decompressed on the pool.
+    struct Pending {
+        std::vector<uint64_t> index;
+        std::vector<std::vector<unsigned char>> packed;
+        std::vector<Bytes> plain;
+        std::vector<std::string> error; // why a chunk is corrupt; empty when it decoded
+        std::shared_ptr<WorkerPool::Batch> job;
+    };
+
+    Lz4ChunkReader() = default;
+    std::vector<hsize_t> chunk_origin(uint64_t linear) const;
+    bool fetch(Pending& p, const std::vector<uint64_t>& index, bool strict);
+    void start(Pending& p);
+    size_t finish(Pending& p);
+    bool load(const std::vector<uint64_t>& missing);
+    void collect_ahead();
+    void evict_to(size_t budget);
+
+    hid_t m_dset = H5I_INVALID_HID;
+    std::string m_file, m_dataset;
+    std::vector<hsize_t> m_dims, m_chunk, m_grid;
+    uint64_t m_chunks = 0; // in the whole grid
+    size_t m_es = 0;
+    size_t m_chunk_bytes = 0;
+    std::unordered_map<uint64_t, Cached> m_cache;
+    std::list<uint64_t> m_lru; // most recently used first
+    size_t m_cached_bytes = 0;
+    size_t m_max_spare = 2;
+    std::vector<Bytes> m_spare;                            // evicted chunk buffers
+    std::vector<std::vector<unsigned char>> m_spare_packed; // stored-chunk buffers
+    std::unique_ptr<Pending> m_ahead;
+    uint64_t m_last_end = 0; // where the previous read ended
+};
+
+} // namespace ckpt::detail
