@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes a synthetic Hugging Face checkpoint of a real architecture's shapes, tensor by tensor from a
-// pseudo-random generator (never held in memory), with a matching config.json beside it.
+// pseudo-random generator of weight-like values (never held in memory), with a config.json beside it.
 //   ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama LAYERS HIDDEN [f32|bf16]
 // gpt2: vocab 50257, 1024 positions, 4x MLP (LAYERS=12 HIDDEN=768 is GPT-2 124M).
 // llama: vocab 32000, 32 heads, 4 KV heads, MLP 2.75x (LAYERS=22 HIDDEN=2048 is TinyLlama 1.1B).
@@ -10,27 +10,59 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
 namespace {
 
-/// A tensor whose bytes are a cheap deterministic function of (seed, offset).
+/// A tensor of weight-like values: about N(0, 0.02) per element, a deterministic function of
+/// (seed, element index). Real trained weights look like this byte-wise: their low mantissa bits
+/// are noise, so LZ4 barely compresses them (and then runs at several GB/s). A byte pattern with
+/// less entropy would make every LZ4 path look 10x slower than it is on real checkpoints.
 class SyntheticTensor final : public ckpt::TensorData {
 public:
     SyntheticTensor(ckpt::TensorInfo info, uint64_t seed) : m_info(std::move(info)), m_seed(seed) {}
     const ckpt::TensorInfo& info() const override { return m_info; }
     void read(uint64_t offset, std::byte* dst, uint64_t size) const override
     {
-        for (uint64_t i = 0; i < size; ++i) {
-            uint64_t x = (offset + i) * 0x9E3779B97F4A7C15ull ^ m_seed;
-            x ^= x >> 29;
-            dst[i] = static_cast<std::byte>(x & 0x3F); // small exponent bytes keep floats finite
+        const uint64_t es = ckpt::dtype_size(m_info.dtype);
+        for (uint64_t e = offset / es; e * es < offset + size; ++e) {
+            const float v = value(e);
+            uint32_t bits;
+            std::memcpy(&bits, &v, 4);
+            std::byte elem[4];
+            if (es == 2) {
+                const uint16_t b16 = static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16); // to nearest even
+                std::memcpy(elem, &b16, 2);
+            } else {
+                std::memcpy(elem, &bits, 4);
+            }
+            const uint64_t begin = std::max(e * es, offset), end = std::min((e + 1) * es, offset + size);
+            std::memcpy(dst + (begin - offset), elem + (begin - e * es), end - begin);
         }
     }
 
 private:
+    static uint64_t mix(uint64_t x)
+    {
+        x += 0x9E3779B97F4A7C15ull;
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+        return x ^ (x >> 31);
+    }
+    /// Sum of four uniforms (Irwin-Hall), centred and scaled: close enough to a normal.
+    float value(uint64_t element) const
+    {
+        const uint64_t r = mix(m_seed * 0x100000001B3ull ^ element);
+        float sum = 0;
+        for (int k = 0; k < 4; ++k)
+            sum += static_cast<float>((r >> (16 * k)) & 0xFFFF) / 65536.0f;
+        return (sum - 2.0f) * 0.02f * 1.7320508f; // Irwin-Hall(4) has variance 1/3
+    }
+
     ckpt::TensorInfo m_info;
     uint64_t m_seed;
 };
