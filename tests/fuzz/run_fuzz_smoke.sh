@@ -19,9 +19,10 @@ for fuzzer in "$build"/bin/fuzz_*; do
     count=$((count + 1))
     name=$(basename "$fuzzer")
     corpus=$(mktemp -d)
-    # Seeds: every broken file and every tiny real checkpoint we ship.
+    # Seeds: every broken file, every tiny real checkpoint and every test config we ship.
     find "$src/tests/data/bad" -type f ! -name '*.md' -exec cp {} "$corpus/" \; 2>/dev/null || true
     find "$src/tests/data/hf/gpt2" -type f -size -400k -exec cp {} "$corpus/" \; 2>/dev/null || true
+    find "$src/tests/data/configs" -type f -name '*.yaml' -size -64k -exec cp --backup=numbered {} "$corpus/" \; 2>/dev/null || true
     echo "== $name: ${seconds}s"
     opts="" limits="-rss_limit_mb=2048"
     # libhdf5 1.10 itself leaks and asks malloc for gigabytes when a corrupt object header claims
