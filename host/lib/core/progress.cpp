@@ -90,6 +90,13 @@ public:
         if (!m_counted)
             m_bar.advance(size);
     }
+    const TensorData* passthrough_of() const override { return m_inner.get(); }
+    void note_bytes_copied(uint64_t size) const override
+    {
+        if (!m_counted)
+            m_bar.advance(size);
+        m_inner->note_bytes_copied(size);
+    }
 
 private:
     TensorPtr m_inner;

@@ -23,6 +23,8 @@ public:
     void advance(uint64_t bytes);
     /// Draws the final state and ends the line (also done by the destructor).
     void finish();
+    /// Bytes recorded so far.
+    uint64_t done() const { return m_done; }
 
 private:
     void draw(bool final);
@@ -36,7 +38,8 @@ private:
 };
 
 /// The same tensors, each reporting the bytes it hands out to `bar` (a zero-copy `data()` counts
-/// the whole tensor once). `bar` must outlive the returned tensors' use.
+/// the whole tensor once; bytes a writer copies in stored form count through note_bytes_copied).
+/// They pass their source through passthrough_of(). `bar` must outlive the returned tensors' use.
 std::vector<NamedTensor> with_progress(const std::vector<NamedTensor>& tensors, ProgressBar& bar);
 
 /// "1.5 GiB", "320 KiB", "12 B".

@@ -42,7 +42,28 @@ public:
     /// Copies bytes [offset, offset + size) of the contiguous tensor into `dst`.
     /// Throws InputError naming the file when the source cannot be read.
     virtual void read(uint64_t offset, std::byte* dst, uint64_t size) const = 0;
+    /// The tensor whose info and bytes this one hands out unchanged, for wrappers that only
+    /// observe reads (a progress counter); nullptr otherwise. Lets a writer find a stored source
+    /// behind such wrappers and copy its stored form (compressed chunks) without decoding it.
+    virtual const TensorData* passthrough_of() const { return nullptr; }
+    /// Tells this tensor that a writer copied `size` of its bytes from the tensor that
+    /// passthrough_of() leads to, without calling read(). Wrappers that count bytes count these
+    /// too, and pass them on to what they wrap.
+    virtual void note_bytes_copied(uint64_t size) const { (void)size; }
 };
+
+/// The innermost tensor reached through passthrough_of() (only while info stays the same);
+/// `t` itself when it wraps nothing.
+inline const TensorData& stored_source(const TensorData& t)
+{
+    const TensorData* at = &t;
+    while (const TensorData* inner = at->passthrough_of()) {
+        if (inner->info() != at->info())
+            break;
+        at = inner;
+    }
+    return *at;
+}
 
 using TensorPtr = std::shared_ptr<const TensorData>;
 

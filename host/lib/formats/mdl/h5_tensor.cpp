@@ -258,13 +258,13 @@ constexpr size_t kChunkCacheBytes = size_t{32} << 20;
 void H5DatasetTensor::read_elements(hid_t dset, hid_t mem_type, uint64_t first, uint64_t last,
                                     std::byte* dst) const
 {
-    const std::string what = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
-    const uint64_t n = m_info.numel();
     if (m_direct) {
         if (m_direct->read(first, last, dst))
             return;
         m_direct.reset(); // a chunk the direct path does not handle: HDF5 reads this dataset
     }
+    const std::string what = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
+    const uint64_t n = m_info.numel();
     if (m_info.shape.empty() || (first == 0 && last == n)) {
         h5_check_status(H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst), what);
         return;
@@ -296,8 +296,8 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
     if (size == 0)
         return;
     std::lock_guard<std::recursive_mutex> lock(h5_mutex());
-    const std::string what = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
     if (!m_dset.valid()) {
+        const std::string what = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
         H5Id dapl = h5_check(H5Pcreate(H5P_DATASET_ACCESS), what);
         h5_check_status(H5Pset_chunk_cache(dapl.get(), 12007, kChunkCacheBytes, 1.0), what);
         m_dset = h5_check(H5Dopen2(m_file->id(), m_dataset.c_str(), dapl.get()), what);
@@ -321,6 +321,20 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
         m_mtype.reset();
         m_dset.reset();
     }
+}
+
+bool H5DatasetTensor::copy_stored_chunks(hid_t dst, const std::vector<hsize_t>& chunk, hid_t file_type,
+                                         const std::string& what) const
+{
+    std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+    const std::string where = fmt::format("{}: cannot read dataset '{}'", m_file->path().string(), m_dataset);
+    // A handle of its own without a chunk cache: stored chunks bypass the cache, and a reader's
+    // open handle keeps its state.
+    H5Id dapl = h5_check(H5Pcreate(H5P_DATASET_ACCESS), where);
+    h5_check_status(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), where);
+    H5Id dset = h5_check(H5Dopen2(m_file->id(), m_dataset.c_str(), dapl.get()), where);
+    const std::vector<hsize_t> dims(m_info.shape.begin(), m_info.shape.end());
+    return copy_lz4_chunks(dset.get(), dst, dims, chunk, file_type, m_file->path().string(), m_dataset, what);
 }
 
 H5DatasetTensor::~H5DatasetTensor()

@@ -63,6 +63,13 @@ public:
     ~H5DatasetTensor() override;
     const TensorInfo& info() const override { return m_info; }
     void read(uint64_t offset, std::byte* dst, uint64_t size) const override;
+    /// Copies the dataset's stored LZ4 chunks as they are into `dst`, a new, empty dataset of the
+    /// same shape that the caller created with chunk shape `chunk`, file type `file_type` and
+    /// exactly the LZ4 filter with default options (see copy_lz4_chunks). Returns false, having
+    /// written nothing, when this dataset is stored any other way; the caller then writes the
+    /// tensor's bytes. Call with h5_mutex held. Throws InputError naming this file and dataset.
+    bool copy_stored_chunks(hid_t dst, const std::vector<hsize_t>& chunk, hid_t file_type,
+                            const std::string& what) const;
 
 private:
     void read_elements(hid_t dset, hid_t mem_type, uint64_t first, uint64_t last, std::byte* dst) const;

@@ -25,9 +25,23 @@ bool lz4_direct_enabled();
 /// the LZ4 filter) from `t`, whose bytes must be the file type's bytes: chunks are gathered in
 /// C order of the chunk grid, compressed on the worker pool (a few MiB in flight) and stored with
 /// H5Dwrite_chunk in that order, giving the bytes the filter path writes when it stores each
-/// chunk as soon as it is complete. Call with h5_mutex held. Throws InputError naming `what`.
+/// chunk as soon as it is complete. A mapped source (`t.data()`) is gathered on the pool as well.
+/// The chunk buffers (about 12 MiB at most) are kept for the next call, which h5_mutex keeps from
+/// running concurrently. Call with h5_mutex held. Throws InputError naming `what`.
 void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t>& dims,
                       const std::vector<hsize_t>& chunk, size_t elem_size, const std::string& what);
+
+/// Copies every stored chunk of `src` into `dst` as it is (H5Dread_chunk → H5Dwrite_chunk, with
+/// its filter mask), in C order of the chunk grid as write_lz4_chunks stores them, when `src` is
+/// stored exactly as the writer would store it: chunk shape `chunk`, shape `dims`, a file type
+/// equal to `file_type`, exactly the LZ4 filter with its default block size, every chunk
+/// allocated. Chunks written by this LZ4 framing then give the same file bytes as compressing
+/// again. Returns false, having written nothing, otherwise. A stored chunk whose size or LZ4
+/// header does not fit the chunk is an InputError naming `src_file` and `src_name`; the payload
+/// is not decoded (a corrupt block is copied as `cp` would copy it). Call with h5_mutex held.
+bool copy_lz4_chunks(hid_t src, hid_t dst, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk,
+                     hid_t file_type, const std::string& src_file, const std::string& src_name,
+                     const std::string& what);
 
 /// Reads element ranges of one LZ4-chunked dataset by decompressing whole chunks on the worker
 /// pool, keeping recently used chunks (a transposing reader visits each chunk many times).
@@ -66,6 +80,7 @@ private:
     };
 
     Lz4ChunkReader() = default;
+    bool read_cached_row(uint64_t first, uint64_t last, std::byte* dst);
     std::vector<hsize_t> chunk_origin(uint64_t linear) const;
     bool fetch(Pending& p, const std::vector<uint64_t>& index, bool strict);
     void start(Pending& p);
@@ -77,6 +92,7 @@ private:
     hid_t m_dset = H5I_INVALID_HID;
     std::string m_file, m_dataset;
     std::vector<hsize_t> m_dims, m_chunk, m_grid;
+    std::vector<uint64_t> m_chunk_stride, m_grid_stride; // C-order strides within a chunk, of the grid
     uint64_t m_chunks = 0; // in the whole grid
     size_t m_es = 0;
     size_t m_chunk_bytes = 0;

@@ -186,6 +186,13 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
     }
 
     if (lz4_direct_enabled()) {
+        // An LZ4 dataset passed through unchanged (a copy op in a CS → CS conversion, behind
+        // wrappers that only observe it) keeps its stored chunks: nothing to decode or encode.
+        const auto* stored = dynamic_cast<const H5DatasetTensor*>(&stored_source(t));
+        if (stored && stored->copy_stored_chunks(dset.get(), chunk, ftype.get(), what)) {
+            t.note_bytes_copied(info.nbytes());
+            return dset;
+        }
         // The tensor's bytes are the file type's bytes (h5_file_type keeps the host's
         // little-endian layout), so chunks can be compressed without HDF5 converting them.
         write_lz4_chunks(dset.get(), t, dims, chunk, es, what);
