@@ -108,10 +108,27 @@ void move_sparsity_state(Node& root, std::vector<NamedTensor>& model, const std:
     root.set("sparsity", std::move(section));
 }
 
-/// Reads through another tensor, zeroing NaNs of its floating-point elements.
+/// A floating-point format's bits without the sign, and its infinity: a NaN is anything above.
+struct NanBits {
+    uint64_t magnitude;
+    uint64_t infinity;
+};
+
+std::optional<NanBits> nan_bits(DType d)
+{
+    switch (d) {
+    case DType::f16: return NanBits{0x7fffu, 0x7c00u};
+    case DType::bf16: return NanBits{0x7fffu, 0x7f80u};
+    case DType::f32: return NanBits{0x7fffffffu, 0x7f800000u};
+    case DType::f64: return NanBits{0x7fffffffffffffffull, 0x7ff0000000000000ull};
+    default: return std::nullopt;
+    }
+}
+
+/// Reads through a floating-point tensor, zeroing its NaN elements.
 class NanZeroed final : public TensorData {
 public:
-    explicit NanZeroed(TensorPtr src) : m_src(std::move(src)) {}
+    NanZeroed(TensorPtr src, NanBits bits) : m_src(std::move(src)), m_bits(bits) {}
     const TensorInfo& info() const override { return m_src->info(); }
     void read(uint64_t offset, std::byte* dst, uint64_t size) const override
     {
@@ -120,41 +137,18 @@ public:
         const uint64_t end = (offset + size + es - 1) / es * es;
         std::vector<std::byte> buf(end - begin);
         m_src->read(begin, buf.data(), buf.size());
-        for (uint64_t at = 0; at < buf.size(); at += es)
-            if (is_nan(buf.data() + at))
+        for (uint64_t at = 0; at < buf.size(); at += es) {
+            uint64_t v = 0;
+            std::memcpy(&v, buf.data() + at, es); // little-endian element into the low bytes
+            if ((v & m_bits.magnitude) > m_bits.infinity)
                 std::memset(buf.data() + at, 0, es);
+        }
         std::memcpy(dst, buf.data() + (offset - begin), size);
     }
 
 private:
-    bool is_nan(const std::byte* p) const
-    {
-        switch (info().dtype) {
-        case DType::f16: {
-            uint16_t v;
-            std::memcpy(&v, p, 2);
-            return (v & 0x7fffu) > 0x7c00u;
-        }
-        case DType::bf16: {
-            uint16_t v;
-            std::memcpy(&v, p, 2);
-            return (v & 0x7fffu) > 0x7f80u;
-        }
-        case DType::f32: {
-            uint32_t v;
-            std::memcpy(&v, p, 4);
-            return (v & 0x7fffffffu) > 0x7f800000u;
-        }
-        case DType::f64: {
-            uint64_t v;
-            std::memcpy(&v, p, 8);
-            return (v & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
-        }
-        default: return false;
-        }
-    }
-
     TensorPtr m_src;
+    NanBits m_bits;
 };
 
 } // namespace
@@ -321,15 +315,14 @@ std::vector<NamedTensor> with_nans_zeroed(const std::vector<NamedTensor>& tensor
     out.reserve(tensors.size());
     std::map<const TensorData*, TensorPtr> wrapped; // tied names keep sharing one tensor
     for (const auto& t : tensors) {
-        const DType d = t.tensor->info().dtype;
-        const bool floating = d == DType::f16 || d == DType::bf16 || d == DType::f32 || d == DType::f64;
-        if (!floating) {
+        const auto bits = nan_bits(t.tensor->info().dtype);
+        if (!bits) {
             out.push_back(t);
             continue;
         }
         TensorPtr& w = wrapped[t.tensor.get()];
         if (!w)
-            w = std::make_shared<NanZeroed>(t.tensor);
+            w = std::make_shared<NanZeroed>(t.tensor, *bits);
         out.push_back(NamedTensor{t.name, w});
     }
     return out;
