@@ -24,6 +24,21 @@ namespace fs = std::filesystem;
 
 fs::path data_path(const std::string& rel) { return fs::path(CKPTCONV_TEST_DATA) / rel; }
 
+ScopedEnv::ScopedEnv(std::string name, const std::string& value) : m_name(std::move(name))
+{
+    if (const char* v = std::getenv(m_name.c_str()))
+        m_old = v;
+    setenv(m_name.c_str(), value.c_str(), 1);
+}
+
+ScopedEnv::~ScopedEnv()
+{
+    if (m_old)
+        setenv(m_name.c_str(), m_old->c_str(), 1);
+    else
+        unsetenv(m_name.c_str());
+}
+
 TempDir::TempDir()
 {
     std::random_device rd;

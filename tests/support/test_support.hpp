@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ public:
 
 private:
     std::filesystem::path m_path;
+};
+
+/// Sets an environment variable for one scope and restores what was there (the switches
+/// CKPTCONV_MDL_LZ4_DIRECT and CKPTCONV_COPY_FILE_RANGE are read on every use).
+class ScopedEnv {
+public:
+    ScopedEnv(std::string name, const std::string& value);
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    std::string m_name;
+    std::optional<std::string> m_old;
 };
 
 struct RunResult {

@@ -3,6 +3,7 @@
 #include "core/atomic_output.hpp"
 
 #include "core/error.hpp"
+#include "core/mapped_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -87,8 +88,10 @@ void FileWriter::write(const void* data, size_t size)
     if (std::fflush(m_file) != 0)
         throw_input("{}: write failed: {}", m_path.string(), std::strerror(errno));
     const int fd = ::fileno(m_file);
-    const char* p = static_cast<const char*>(data);
-    size_t left = size;
+    // Bytes of a mapped input (a tensor stored as it is written) are copied inside the kernel.
+    const auto copied = static_cast<size_t>(copy_mapped_bytes(data, size, fd, nullptr));
+    const char* p = static_cast<const char*>(data) + copied;
+    size_t left = size - copied;
     while (left > 0) {
         const ssize_t n = ::write(fd, p, left);
         if (n < 0) {

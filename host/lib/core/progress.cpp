@@ -91,6 +91,7 @@ public:
             m_bar.advance(size);
     }
     const TensorData* passthrough_of() const override { return m_inner.get(); }
+    bool concurrent_reads() const override { return false; } // counts without a lock; and data() counts
     void note_bytes_copied(uint64_t size) const override
     {
         if (!m_counted)

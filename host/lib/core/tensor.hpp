@@ -50,6 +50,10 @@ public:
     /// passthrough_of() leads to, without calling read(). Wrappers that count bytes count these
     /// too, and pass them on to what they wrap.
     virtual void note_bytes_copied(uint64_t size) const { (void)size; }
+    /// Whether read() may run on several threads at once for this one object: true for bytes in
+    /// memory and for ops that only compute from such. Lets a writer spread reading over its
+    /// pool. Wrappers that count reads say no (writers reach past them with stored_source()).
+    virtual bool concurrent_reads() const { return data() != nullptr; }
 };
 
 /// The innermost tensor reached through passthrough_of() (only while info stays the same);

@@ -66,6 +66,36 @@ void OpTensor::note_scratch(uint64_t bytes) const
     }
 }
 
+namespace {
+// Buffers kept per thread for ScratchLease, one per nesting level of reads in progress.
+struct ScratchStack {
+    std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> buffers;
+    size_t depth = 0;
+};
+thread_local ScratchStack t_scratch;
+} // namespace
+
+ScratchLease::ScratchLease(size_t bytes)
+{
+    ScratchStack& s = t_scratch;
+    if (s.buffers.size() <= s.depth)
+        s.buffers.emplace_back(nullptr, 0);
+    auto& [buffer, size] = s.buffers[s.depth];
+    if (size < bytes) {
+        buffer.reset(); // free first: never hold both
+        size = 0;
+        buffer.reset(new std::byte[bytes]); // not zeroed: callers fill what they use
+        size = bytes;
+    }
+    m_data = buffer.get();
+    ++s.depth;
+}
+
+ScratchLease::~ScratchLease()
+{
+    --t_scratch.depth;
+}
+
 void OpTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
 {
     const uint64_t n = m_info.nbytes();
@@ -195,10 +225,17 @@ void with_elem_size(uint64_t es, Fn&& fn)
 
 // --- COPY, RESHAPE ----------------------------------------------------------------------------
 
+// Ops that keep no state while reading can be read on several threads when their inputs can.
+bool inputs_concurrent(const std::vector<TensorPtr>& inputs)
+{
+    return std::all_of(inputs.begin(), inputs.end(), [](const TensorPtr& t) { return t->concurrent_reads(); });
+}
+
 class ForwardOp final : public OpTensor {
 public:
     using OpTensor::OpTensor;
     const std::byte* data() const override { return inputs()[0]->data(); }
+    bool concurrent_reads() const override { return inputs_concurrent(inputs()); }
     std::string args() const override
     {
         if (kind() == OpKind::reshape)
@@ -238,6 +275,7 @@ public:
         return p ? p + m_base : nullptr;
     }
     std::string args() const override { return fmt::format("axis={}, {} of {}", m_axis, m_index, m_count); }
+    bool concurrent_reads() const override { return inputs_concurrent(inputs()); }
 
 protected:
     void do_read(uint64_t offset, std::byte* dst, uint64_t size) const override
@@ -276,6 +314,7 @@ public:
     }
     const std::byte* data() const override { return inputs().size() == 1 ? inputs()[0]->data() : nullptr; }
     std::string args() const override { return fmt::format("axis={}", m_axis); }
+    bool concurrent_reads() const override { return inputs_concurrent(inputs()); }
 
 protected:
     void do_read(uint64_t offset, std::byte* dst, uint64_t size) const override
@@ -315,6 +354,7 @@ public:
     }
     const std::byte* data() const override { return m_identity ? inputs()[0]->data() : nullptr; }
     std::string args() const override { return "rows=" + format_ints(m_rows); }
+    bool concurrent_reads() const override { return inputs_concurrent(inputs()); }
 
 protected:
     void do_read(uint64_t offset, std::byte* dst, uint64_t size) const override
@@ -427,6 +467,13 @@ public:
     {
         return m_mode == Mode::identity ? inputs()[0]->data() : nullptr;
     }
+    // Tiles from a mapped input use no state; reading an unmapped one takes the thread's scratch
+    // but reads the input, and the gather mode caches it.
+    bool concurrent_reads() const override
+    {
+        return m_mode == Mode::identity ? inputs()[0]->concurrent_reads()
+                                        : m_mode == Mode::tiled && inputs()[0]->data() != nullptr;
+    }
     std::string args() const override { return m_given.empty() ? std::string() : "perm=" + format_ints(m_given); }
 
 protected:
@@ -497,10 +544,11 @@ private:
         const uint64_t rows_needed = j_last - j_first + 1;
         const uint64_t J = std::clamp<uint64_t>(kPieceBytes / (ES * R), 1, rows_needed);
         const uint64_t I = std::clamp<uint64_t>(kPieceBytes / (ES * J), 1, R);
-        std::vector<std::byte> scratch;
         note_scratch(I * J * ES);
-        scratch.resize(I * J * ES);
+        const ScratchLease lease(I * J * ES);
+        std::byte* scratch = lease.data();
         const TensorData& in = *inputs()[0];
+        constexpr uint64_t kTile = 32;
         for (uint64_t jb = j_first; jb <= j_last; jb += J) {
             const uint64_t je = std::min(jb + J, j_last + 1);
             const uint64_t w = je - jb;
@@ -511,11 +559,24 @@ private:
                 if (!needed)
                     continue;
                 for (uint64_t i = ib; i < ie; ++i)
-                    in.read(((b * R + i) * C + jb) * ES, scratch.data() + (i - ib) * w * ES, w * ES);
-                for (uint64_t j = jb; j < je; ++j) {
-                    const uint64_t lo = std::max(ib, i_lo(j)), hi = std::min(ie, i_hi(j));
-                    for (uint64_t i = lo; i < hi; ++i)
-                        copy_elem<ES>(out + (j * R + i) * ES, scratch.data() + ((i - ib) * w + (j - jb)) * ES);
+                    in.read(((b * R + i) * C + jb) * ES, scratch + (i - ib) * w * ES, w * ES);
+                // The block holds source rows [ib, ie) × columns [jb, je), row stride w: copied
+                // out in tiles, as from a mapping (column by column was a cache miss per element).
+                for (uint64_t it = ib; it < ie; it += kTile) {
+                    const uint64_t iu = std::min(it + kTile, ie);
+                    for (uint64_t jt = jb; jt < je; jt += kTile) {
+                        const uint64_t ju = std::min(jt + kTile, je);
+                        const std::byte* from = scratch + ((it - ib) * w + (jt - jb)) * ES;
+                        if (iu - it == kTile && ju - jt == kTile && i_lo(jt) <= it && i_hi(ju - 1) >= iu) {
+                            full_tile<ES, kTile>(from, w, out + (jt * R + it) * ES, R);
+                            continue;
+                        }
+                        for (uint64_t j = jt; j < ju; ++j) {
+                            const uint64_t lo = std::max(it, i_lo(j)), hi = std::min(iu, i_hi(j));
+                            for (uint64_t i = lo; i < hi; ++i)
+                                copy_elem<ES>(out + (j * R + i) * ES, scratch + ((i - ib) * w + (j - jb)) * ES);
+                        }
+                    }
                 }
             }
         }
@@ -678,8 +739,8 @@ protected:
         if (inputs().size() == 1)
             return;
         const uint64_t piece = std::max<uint64_t>(1, kPieceBytes / es);
-        std::vector<std::byte> scratch(std::min(count, piece) * es);
-        note_scratch(scratch.size());
+        note_scratch(std::min(count, piece) * es);
+        const ScratchLease scratch(std::min(count, piece) * es);
         for (uint64_t done = 0; done < count; done += piece) {
             const uint64_t m = std::min(piece, count - done);
             for (size_t k = 1; k < inputs().size(); ++k) {
@@ -712,8 +773,8 @@ protected:
             return;
         }
         const uint64_t piece = std::max<uint64_t>(1, kPieceBytes / ses);
-        std::vector<std::byte> scratch(std::min(count, piece) * ses);
-        note_scratch(scratch.size());
+        note_scratch(std::min(count, piece) * ses);
+        const ScratchLease scratch(std::min(count, piece) * ses);
         for (uint64_t done = 0; done < count; done += piece) {
             const uint64_t m = std::min(piece, count - done);
             inputs()[0]->read((first + done) * ses, scratch.data(), m * ses);

@@ -93,6 +93,22 @@ struct OpSpec {
 /// is at most this size (a few ops need more, see peak_scratch_bytes()).
 constexpr uint64_t kPieceBytes = uint64_t{4} << 20;
 
+/// A scratch buffer of at least `bytes` (uninitialised) for the duration of one read on this
+/// thread. The memory is kept for the thread's next read: allocating and zero-filling a piece
+/// per call cost more than the work done in it. A read that starts another read (an op whose
+/// input is an op) gets a buffer of its own, so per thread it holds one buffer per nesting level.
+class ScratchLease {
+public:
+    explicit ScratchLease(size_t bytes);
+    ~ScratchLease();
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    std::byte* data() const { return m_data; }
+
+private:
+    std::byte* m_data = nullptr;
+};
+
 /// A tensor computed by one op over its inputs. `read` computes only the requested range where the
 /// op allows it; see each make_* function for what is materialised. Thread safety as TensorData.
 class OpTensor : public TensorData {

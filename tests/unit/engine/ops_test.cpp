@@ -669,3 +669,28 @@ TEST(Ops, TiledTransposeOfMappedTensorsEveryElementSize)
         }
     }
 }
+
+TEST(Ops, NestedUnmappedTransposesKeepTheirOwnScratch)
+{
+    // Each unmapped transpose reads its input into a per-thread scratch buffer; when that input is
+    // itself an unmapped transpose, the inner read must not overwrite the outer one's buffer.
+    // (Small: an unmapped transpose reads its input a row piece at a time, so a nested one reads
+    // the innermost input element by element.)
+    TensorPtr src = iota_f32({67, 97});
+    OpPtr inner = transpose(unmapped(src));
+    OpPtr outer = transpose(unmapped(inner));
+    EXPECT_EQ(outer->info().shape, src->info().shape);
+    EXPECT_TRUE(equal_bytes(*outer, *src));
+}
+
+TEST(Ops, ConcurrentReadsOnlyWhereNoStateIsKept)
+{
+    TensorPtr mapped = iota_f32({64, 48});
+    EXPECT_TRUE(mapped->concurrent_reads());
+    EXPECT_FALSE(unmapped(mapped)->concurrent_reads());
+    EXPECT_TRUE(transpose(mapped)->concurrent_reads());                        // tiles from the mapping
+    EXPECT_FALSE(transpose(unmapped(mapped))->concurrent_reads());             // reads its input
+    EXPECT_TRUE(split(transpose(mapped), 0, 0, 2)->concurrent_reads());
+    EXPECT_FALSE(split(transpose(unmapped(mapped)), 0, 0, 2)->concurrent_reads());
+    EXPECT_FALSE(transpose(iota_f32({2, 3, 4}), {1, 0, 2})->concurrent_reads()); // gather caches
+}

@@ -18,7 +18,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -27,28 +26,10 @@ namespace {
 
 using test::H5Closer;
 
-// Sets CKPTCONV_MDL_LZ4_DIRECT for one scope and restores what was there.
-class DirectSwitch {
+// Sets CKPTCONV_MDL_LZ4_DIRECT for one scope.
+class DirectSwitch : public test::ScopedEnv {
 public:
-    explicit DirectSwitch(bool on)
-    {
-        if (const char* v = std::getenv(kName))
-            m_old = v;
-        setenv(kName, on ? "1" : "0", 1);
-    }
-    ~DirectSwitch()
-    {
-        if (m_old)
-            setenv(kName, m_old->c_str(), 1);
-        else
-            unsetenv(kName);
-    }
-    DirectSwitch(const DirectSwitch&) = delete;
-    DirectSwitch& operator=(const DirectSwitch&) = delete;
-
-private:
-    static constexpr const char* kName = "CKPTCONV_MDL_LZ4_DIRECT";
-    std::optional<std::string> m_old;
+    explicit DirectSwitch(bool on) : test::ScopedEnv("CKPTCONV_MDL_LZ4_DIRECT", on ? "1" : "0") {}
 };
 
 // Random bytes (incompressible: LZ4 blocks stored raw) or a short repeating pattern (compressible).

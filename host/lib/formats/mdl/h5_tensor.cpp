@@ -3,6 +3,7 @@
 #include "formats/mdl/h5_tensor.hpp"
 
 #include "core/error.hpp"
+#include "formats/mdl/h5_copy_driver.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -17,9 +18,16 @@ std::shared_ptr<const H5File> H5File::open(const std::filesystem::path& path)
     f->m_path = path;
     H5Id fapl = h5_check(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
     h5_relax_file_locking(fapl.get());
+    h5_use_copy_driver(fapl.get()); // finds stored chunks without reading them (lz4_chunk_io)
     f->m_id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
     if (f->m_id < 0)
         throw_input("{}: cannot open as an HDF5 file: {}", path.string(), h5_error_text());
+    try {
+        f->m_map = MappedFile::open(path);
+        f->m_stored = StoredBytes{f->m_map->data(), f->m_map->size()};
+    } catch (const InputError&) { // HDF5 reads it; only slower
+        f->m_map.reset();
+    }
     return f;
 }
 
@@ -304,7 +312,7 @@ void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
         H5Id ftype = h5_check(H5Dget_type(m_dset.get()), what);
         m_mtype = h5_memory_type(m_info.dtype, ftype.get());
         m_direct = Lz4ChunkReader::open(m_dset.get(), ftype.get(), m_mtype.get(), m_info.shape,
-                                        m_file->path().string(), m_dataset);
+                                        m_file->stored_bytes(), m_file->path().string(), m_dataset);
     }
     const uint64_t es = dtype_size(m_info.dtype);
     const uint64_t first = offset / es;
@@ -334,7 +342,8 @@ bool H5DatasetTensor::copy_stored_chunks(hid_t dst, const std::vector<hsize_t>& 
     h5_check_status(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), where);
     H5Id dset = h5_check(H5Dopen2(m_file->id(), m_dataset.c_str(), dapl.get()), where);
     const std::vector<hsize_t> dims(m_info.shape.begin(), m_info.shape.end());
-    return copy_lz4_chunks(dset.get(), dst, dims, chunk, file_type, m_file->path().string(), m_dataset, what);
+    return copy_lz4_chunks(dset.get(), dst, dims, chunk, file_type, m_file->stored_bytes(), m_file->path().string(),
+                           m_dataset, what);
 }
 
 H5DatasetTensor::~H5DatasetTensor()

@@ -2,6 +2,7 @@
 // Tensors backed by HDF5 datasets (read lazily, by hyperslab) and generated constant tensors.
 #pragma once
 
+#include "core/mapped_file.hpp"
 #include "core/tensor.hpp"
 #include "formats/mdl/h5_handle.hpp"
 #include "formats/mdl/lz4_chunk_io.hpp"
@@ -24,11 +25,16 @@ public:
 
     hid_t id() const { return m_id; }
     const std::filesystem::path& path() const { return m_path; }
+    /// The file mapped read-only, where stored chunks are read without HDF5 copying them out;
+    /// empty when it could not be mapped.
+    const StoredBytes& stored_bytes() const { return m_stored; }
 
 private:
     H5File() = default;
     hid_t m_id = H5I_INVALID_HID;
     std::filesystem::path m_path;
+    std::shared_ptr<const MappedFile> m_map;
+    StoredBytes m_stored;
 };
 
 /// "4-byte float", "string", … for messages.

@@ -10,6 +10,7 @@
 #include "formats/mdl/lz4_chunk_io.hpp"
 
 #include "core/error.hpp"
+#include "formats/mdl/h5_copy_driver.hpp"
 #include "formats/mdl/h5_tensor.hpp"
 #include "formats/mdl/lz4_filter.hpp"
 
@@ -29,12 +30,15 @@ constexpr uint64_t kBatchBytes = 2u << 20;
 constexpr size_t kInFlight = 3;
 // Rows of one chunk row read from an unmapped source at once (as the filter path does).
 constexpr uint64_t kMaxSlabBytes = 64u << 20;
+// A chunk row that a pool task reads at once from a concurrently readable source; each pool
+// thread keeps a buffer this large. Larger rows are read run by run.
+constexpr uint64_t kMaxTaskRowsBytes = 8u << 20;
 // Decompressed chunks a reader keeps, as the HDF5 chunk cache it replaces did.
 constexpr size_t kCacheBytes = size_t{32} << 20;
 // Chunks decompressed per step of one read: bounds memory for reads of any size.
 constexpr size_t kGroupBytes = size_t{8} << 20;
 // Decompressed ahead of a sequential reader: one piece of the safetensors writer.
-constexpr size_t kAheadBytes = size_t{16} << 20;
+constexpr size_t kAheadBytes = size_t{8} << 20;
 // Bytes of buffers kept for reuse: freeing and reallocating a chunk's memory costs page faults
 // (and, for large chunks, munmap's cross-core TLB flushes) on every chunk.
 constexpr size_t kSpareBytes = size_t{16} << 20;
@@ -135,12 +139,27 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
     const std::vector<hsize_t> zero(rank, 0);
     const uint64_t row_bytes = src_stride[0] * es;
     const std::byte* mapped = t.data();
-    // An unmapped source is read one chunk row (chunk[0] rows of the tensor) at a time.
-    const bool use_slab = !mapped && chunk[0] * row_bytes <= kMaxSlabBytes;
+    // A source computed from a mapping (a transpose, a row permutation) is read on the pool too,
+    // beneath wrappers that only count its bytes (they are told at the end).
+    const TensorData& source = stored_source(t);
+    const bool concurrent = !mapped && source.concurrent_reads();
+    // Unmapped sources are read one chunk row (chunk[0] rows of the tensor) at a time: on this
+    // thread, or a whole chunk row per pool task when the source can be read concurrently.
+    const bool use_slab = !mapped && !concurrent && chunk[0] * row_bytes <= kMaxSlabBytes;
+    const bool row_tasks = concurrent && chunk[0] * row_bytes <= kMaxTaskRowsBytes;
+    const uint64_t per_row = count / grid[0]; // chunks in one chunk row
     std::vector<std::byte> slab;
     uint64_t slab_row = ~uint64_t{0};
 
-    auto gather = [&](uint64_t linear, unsigned char* out) {
+    // The chunk row `r`'s rows of the tensor, read from `from` into `buf`.
+    auto read_rows = [&](const TensorData& from, uint64_t r, std::vector<std::byte>& buf) {
+        const uint64_t lo = r * chunk[0], rows = std::min<hsize_t>(chunk[0], dims[0] - lo);
+        buf.resize(rows * row_bytes);
+        from.read(lo * row_bytes, buf.data(), rows * row_bytes);
+    };
+    // Gathers chunk `linear` into `out`; `rows` holds its chunk row's rows of the tensor, or is
+    // null when the runs are read from the source one by one.
+    auto gather = [&](uint64_t linear, unsigned char* out, const std::byte* rows) {
         const std::vector<hsize_t> c = grid_coords(grid, linear);
         std::vector<hsize_t> lo(rank), hi(rank);
         bool partial = false;
@@ -151,21 +170,15 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
         }
         if (partial) // HDF5 fills what lies outside the dataset with the fill value, 0
             std::memset(out, 0, chunk_bytes);
-        if (use_slab && slab_row != c[0]) {
-            const uint64_t rows = hi[0] - lo[0];
-            slab.resize(rows * row_bytes);
-            t.read(lo[0] * row_bytes, slab.data(), rows * row_bytes);
-            slab_row = c[0];
-        }
-        const uint64_t slab_base = use_slab ? lo[0] * src_stride[0] : 0;
+        const uint64_t rows_base = lo[0] * src_stride[0];
         for_each_run(lo, hi, zero, src_stride, lo, chunk_stride, [&](uint64_t s, uint64_t d, uint64_t n) {
             unsigned char* dst = out + d * es;
             if (mapped)
                 std::memcpy(dst, mapped + s * es, n * es);
-            else if (use_slab)
-                std::memcpy(dst, slab.data() + (s - slab_base) * es, n * es);
+            else if (rows)
+                std::memcpy(dst, rows + (s - rows_base) * es, n * es);
             else
-                t.read(s * es, reinterpret_cast<std::byte*>(dst), n * es);
+                (concurrent ? source : t).read(s * es, reinterpret_cast<std::byte*>(dst), n * es);
         });
     };
 
@@ -178,26 +191,51 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
         b.n = 0;
         b.job.reset();
         uint64_t bytes = 0;
-        while (next < count && (b.n == 0 || bytes + chunk_bytes <= kBatchBytes)) {
-            if (b.slots.size() <= b.n)
-                b.slots.emplace_back();
-            Slot& s = b.slots[b.n++];
-            s.index = next++;
-            s.raw.resize(chunk_bytes);
-            if (!mapped) // read() is for one thread at a time: gather here
-                gather(s.index, s.raw.data());
-            bytes += chunk_bytes;
+        // Row tasks take whole chunk rows: a task reads its rows once and gathers every chunk.
+        const uint64_t step = row_tasks ? per_row : 1;
+        while (next < count && (b.n == 0 || bytes + step * chunk_bytes <= kBatchBytes)) {
+            for (uint64_t k = 0; k < step; ++k) {
+                if (b.slots.size() <= b.n)
+                    b.slots.emplace_back();
+                Slot& s = b.slots[b.n++];
+                s.index = next++;
+                s.raw.resize(chunk_bytes);
+                if (!mapped && !concurrent) { // read() is for one thread at a time: gather here
+                    const uint64_t r = s.index / per_row;
+                    if (use_slab && slab_row != r) {
+                        read_rows(t, r, slab);
+                        slab_row = r;
+                    }
+                    gather(s.index, s.raw.data(), use_slab ? slab.data() : nullptr);
+                }
+            }
+            bytes += step * chunk_bytes;
         }
         if (b.n == 0)
             return;
-        // From a mapping, gathering is a plain copy that any thread can do: it goes to the pool
-        // with the compression, leaving this thread only HDF5's calls and the kernel's copy.
-        b.job = pool.submit(b.n, [&b, &gather, mapped, bound, chunk_bytes](size_t i) {
+        auto compress = [&b, bound, chunk_bytes](size_t i) {
             Slot& s = b.slots[i];
-            if (mapped)
-                gather(s.index, s.raw.data());
             s.packed.resize(bound);
             s.packed_size = lz4_chunk_compress(s.raw.data(), chunk_bytes, s.packed.data());
+        };
+        if (row_tasks) {
+            b.job = pool.submit(b.n / per_row, [&b, &read_rows, &gather, &source, compress, per_row](size_t r) {
+                thread_local std::vector<std::byte> rows; // a chunk row of the tensor, kept
+                read_rows(source, b.slots[r * per_row].index / per_row, rows);
+                for (size_t i = r * per_row; i < (r + 1) * per_row; ++i) {
+                    gather(b.slots[i].index, b.slots[i].raw.data(), rows.data());
+                    compress(i);
+                }
+            });
+            return;
+        }
+        // From a mapping, gathering is a plain copy that any thread can do (computing from one,
+        // any thread's work): it goes to the pool with the compression, leaving this thread only
+        // HDF5's calls and the kernel's copy.
+        b.job = pool.submit(b.n, [&b, &gather, compress, on_pool = mapped || concurrent](size_t i) {
+            if (on_pool)
+                gather(b.slots[i].index, b.slots[i].raw.data(), nullptr);
+            compress(i);
         });
     };
     auto store = [&](WriteBatch& b) {
@@ -255,6 +293,8 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
         throw;
     }
     trim();
+    if (concurrent)
+        t.note_bytes_copied(t.info().nbytes());
 }
 
 namespace {
@@ -294,9 +334,68 @@ bool stored_as_writer_does(hid_t dset, const std::vector<hsize_t>& chunk, hid_t 
 
 } // namespace
 
+const unsigned char* StoredBytes::at(uint64_t offset, uint64_t n) const
+{
+    if (!data || offset > size || n > size - offset)
+        return nullptr;
+    return reinterpret_cast<const unsigned char*>(data + offset);
+}
+
+namespace {
+
+struct StoredChunk {
+    uint32_t mask = 0;
+    const unsigned char* bytes = nullptr;
+    size_t size = 0;
+};
+
+// Finds the stored chunk at `origin`: false when it is not allocated or HDF5 cannot say (the
+// caller reads through HDF5 or reports; HDF5's error stack is left as it is). Its bytes come from
+// the mapping where `mapped` has one; the first chunk read that way is also read by HDF5 and
+// compared, and a mapping that disagrees is dropped for good. Otherwise HDF5 copies the chunk
+// into `copy`. A chunk larger than `max_size` is returned with its size and no bytes.
+bool find_stored_chunk(hid_t dset, const hsize_t* origin, StoredBytes& mapped, bool& checked, size_t max_size,
+                       std::vector<unsigned char>& copy, StoredChunk& out)
+{
+    const unsigned char* at = nullptr;
+    ChunkPlace place;
+    if (mapped.data && h5_locate_chunk(dset, origin, place)) {
+        out = {place.filter_mask, nullptr, static_cast<size_t>(place.size)};
+        if (place.size > max_size)
+            return true;
+        at = mapped.at(place.offset, place.size);
+        if (at && checked) {
+            out.bytes = at;
+            return true;
+        }
+    } else {
+        hsize_t size = 0;
+        if (H5Dget_chunk_storage_size(dset, origin, &size) < 0 || size == 0)
+            return false;
+        out = {0, nullptr, static_cast<size_t>(size)};
+        if (size > max_size)
+            return true;
+    }
+    copy.resize(out.size);
+    uint32_t read_mask = 0;
+    if (H5Dread_chunk(dset, H5P_DEFAULT, origin, &read_mask, copy.data()) < 0)
+        return false;
+    const bool disagrees = at && (read_mask != out.mask || std::memcmp(at, copy.data(), out.size) != 0);
+    out.mask = read_mask;
+    out.bytes = copy.data();
+    if (at) {
+        checked = true;
+        if (disagrees)
+            mapped = {};
+    }
+    return true;
+}
+
+} // namespace
+
 bool copy_lz4_chunks(hid_t src, hid_t dst, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk,
-                     hid_t file_type, const std::string& src_file, const std::string& src_name,
-                     const std::string& what)
+                     hid_t file_type, const StoredBytes& mapped, const std::string& src_file,
+                     const std::string& src_name, const std::string& what)
 {
     const size_t rank = dims.size();
     if (!lz4_direct_enabled() || rank == 0 || chunk.size() != rank)
@@ -326,39 +425,38 @@ bool copy_lz4_chunks(hid_t src, hid_t dst, const std::vector<hsize_t>& dims, con
     const size_t bound = lz4_chunk_bound(chunk_bytes);
     if (bound == 0 || chunk_bytes > kMaxDirectChunk)
         return false;
-    std::vector<unsigned char> buf(bound);
+    StoredBytes from = mapped;
+    bool checked = false;
+    std::vector<unsigned char> buf;
     std::vector<hsize_t> origin(rank);
     for (uint64_t linear = 0; linear < count; ++linear) {
         const std::vector<hsize_t> c = grid_coords(grid, linear);
         for (size_t k = 0; k < rank; ++k)
             origin[k] = c[k] * chunk[k];
-        hsize_t size = 0;
-        if (H5Dget_chunk_storage_size(src, origin.data(), &size) < 0)
+        StoredChunk sc;
+        if (!find_stored_chunk(src, origin.data(), from, checked, bound, buf, sc))
             throw_input("{}: cannot read dataset '{}': {}", src_file, src_name, h5_error_text());
-        if (size == 0 || size > bound)
+        if (!sc.bytes)
             throw_input("{}: dataset '{}': the chunk at element {} holds {} bytes, which no LZ4 chunk of {} bytes "
                         "can; the file is corrupt",
-                        src_file, src_name, fmt::join(origin, ","), size, chunk_bytes);
-        uint32_t mask = 0;
-        if (H5Dread_chunk(src, H5P_DEFAULT, origin.data(), &mask, buf.data()) < 0)
-            throw_input("{}: cannot read dataset '{}': {}", src_file, src_name, h5_error_text());
+                        src_file, src_name, fmt::join(origin, ","), sc.size, chunk_bytes);
         // The payload is copied undecoded; its header is cheap to check and catches a chunk
         // that belongs to another shape or type.
-        const bool ok = mask == 0 ? size >= 12 && be_field(buf.data(), 8) == chunk_bytes &&
-                                        be_field(buf.data() + 8, 4) == std::min<uint64_t>(chunk_bytes, 1u << 30)
-                                  : mask == 1 && size == chunk_bytes;
+        const bool ok = sc.mask == 0 ? sc.size >= 12 && be_field(sc.bytes, 8) == chunk_bytes &&
+                                           be_field(sc.bytes + 8, 4) == std::min<uint64_t>(chunk_bytes, 1u << 30)
+                                     : sc.mask == 1 && sc.size == chunk_bytes;
         if (!ok)
             throw_input("{}: dataset '{}': the LZ4 chunk at element {} is malformed (its header does not describe "
                         "a chunk of {} bytes); the file is corrupt",
                         src_file, src_name, fmt::join(origin, ","), chunk_bytes);
-        h5_check_status(H5Dwrite_chunk(dst, H5P_DEFAULT, mask, origin.data(), size, buf.data()), what);
+        h5_check_status(H5Dwrite_chunk(dst, H5P_DEFAULT, sc.mask, origin.data(), sc.size, sc.bytes), what);
     }
     return true;
 }
 
 std::unique_ptr<Lz4ChunkReader> Lz4ChunkReader::open(hid_t dset, hid_t file_type, hid_t mem_type,
-                                                     const std::vector<int64_t>& shape, std::string file,
-                                                     std::string dataset)
+                                                     const std::vector<int64_t>& shape, const StoredBytes& mapped,
+                                                     std::string file, std::string dataset)
 {
     if (!lz4_direct_enabled() || shape.empty())
         return nullptr;
@@ -399,6 +497,7 @@ std::unique_ptr<Lz4ChunkReader> Lz4ChunkReader::open(hid_t dset, hid_t file_type
         return nullptr;
     std::unique_ptr<Lz4ChunkReader> r(new Lz4ChunkReader());
     r->m_dset = dset;
+    r->m_mapped = mapped;
     r->m_file = std::move(file);
     r->m_dataset = std::move(dataset);
     r->m_dims.assign(shape.begin(), shape.end());
@@ -441,36 +540,38 @@ bool Lz4ChunkReader::fetch(Pending& p, const std::vector<uint64_t>& index, bool 
     const size_t bound = lz4_chunk_bound(m_chunk_bytes);
     for (uint64_t linear : index) {
         const std::vector<hsize_t> origin = chunk_origin(linear);
-        hsize_t size = 0;
-        if (H5Dget_chunk_storage_size(m_dset, origin.data(), &size) < 0 || size == 0) {
-            H5Eclear2(H5E_DEFAULT);
-            return false; // not allocated: HDF5 supplies the fill value
-        }
-        if (size > bound) {
-            if (!strict)
-                return false;
-            throw_input("{}: dataset '{}': the chunk at element {} holds {} bytes, more than LZ4 can make of "
-                        "a {}-byte chunk; the file is corrupt",
-                        m_file, m_dataset, fmt::join(origin, ","), size, m_chunk_bytes);
-        }
         std::vector<unsigned char> packed;
         if (!m_spare_packed.empty()) {
             packed = std::move(m_spare_packed.back());
             m_spare_packed.pop_back();
         }
-        packed.resize(static_cast<size_t>(size));
-        uint32_t mask = 0;
-        if (H5Dread_chunk(m_dset, H5P_DEFAULT, origin.data(), &mask, packed.data()) < 0) {
-            if (!strict) {
-                H5Eclear2(H5E_DEFAULT);
-                return false;
-            }
-            throw_input("{}: cannot read dataset '{}': {}", m_file, m_dataset, h5_error_text());
+        StoredChunk sc;
+        if (!find_stored_chunk(m_dset, origin.data(), m_mapped, m_mapped_checked, bound, packed, sc)) {
+            // Not allocated (HDF5 supplies the fill value) or unreadable: HDF5 reads or reports it.
+            H5Eclear2(H5E_DEFAULT);
+            return false;
         }
-        if (mask != 0)
+        if (!sc.bytes) {
+            if (!strict)
+                return false;
+            throw_input("{}: dataset '{}': the chunk at element {} holds {} bytes, more than LZ4 can make of "
+                        "a {}-byte chunk; the file is corrupt",
+                        m_file, m_dataset, fmt::join(origin, ","), sc.size, m_chunk_bytes);
+        }
+        if (sc.mask != 0)
             return false; // stored without the filter
+        const bool copied = sc.bytes == packed.data();
         p.index.push_back(linear);
-        p.packed.push_back(std::move(packed));
+        p.stored.push_back(sc.bytes);
+        p.stored_size.push_back(sc.size);
+        // A raw chunk in the mapping is used where it lies; any other is decoded on the pool.
+        p.raw.push_back(copied ? nullptr
+                               : reinterpret_cast<const std::byte*>(
+                                     lz4_chunk_raw_payload(sc.bytes, sc.size, m_chunk_bytes)));
+        if (copied)
+            p.packed.push_back(std::move(packed));
+        else if (packed.capacity() != 0)
+            m_spare_packed.push_back(std::move(packed));
     }
     return true;
 }
@@ -479,24 +580,34 @@ void Lz4ChunkReader::start(Pending& p)
 {
     p.plain.resize(p.index.size());
     p.error.resize(p.index.size());
-    for (Bytes& b : p.plain) {
+    std::vector<size_t> decode; // which chunks need decoding
+    for (size_t i = 0; i < p.index.size(); ++i) {
+        if (p.raw[i])
+            continue;
+        decode.push_back(i);
         if (m_spare.empty()) {
-            b.reset(new std::byte[m_chunk_bytes]); // not zeroed: every byte is decoded into
+            p.plain[i].reset(new std::byte[m_chunk_bytes]); // not zeroed: every byte is decoded into
         } else {
-            b = std::move(m_spare.back());
+            p.plain[i] = std::move(m_spare.back());
             m_spare.pop_back();
         }
     }
-    p.job = WorkerPool::shared().submit(p.index.size(), [&p, n = m_chunk_bytes](size_t i) {
-        p.error[i] = lz4_chunk_decompress(p.packed[i].data(), p.packed[i].size(),
+    if (decode.empty())
+        return;
+    const size_t count = decode.size(); // not in the call: the lambda below may be built first
+    p.job = WorkerPool::shared().submit(count, [&p, decode = std::move(decode), n = m_chunk_bytes](size_t k) {
+        const size_t i = decode[k];
+        p.error[i] = lz4_chunk_decompress(p.stored[i], p.stored_size[i],
                                           reinterpret_cast<unsigned char*>(p.plain[i].get()), n);
     });
 }
 
 size_t Lz4ChunkReader::finish(Pending& p)
 {
-    WorkerPool::shared().wait(*p.job);
-    p.job.reset();
+    if (p.job) {
+        WorkerPool::shared().wait(*p.job);
+        p.job.reset();
+    }
     for (auto& v : p.packed)
         if (m_spare_packed.size() < std::max<size_t>(2, m_max_spare / 4))
             m_spare_packed.push_back(std::move(v));
@@ -509,7 +620,8 @@ size_t Lz4ChunkReader::finish(Pending& p)
         if (m_cache.count(p.index[i]))
             continue;
         m_lru.push_front(p.index[i]);
-        m_cache[p.index[i]] = Cached{std::move(p.plain[i]), m_lru.begin()};
+        const std::byte* data = p.raw[i] ? p.raw[i] : p.plain[i].get();
+        m_cache[p.index[i]] = Cached{std::move(p.plain[i]), data, m_lru.begin()};
         m_cached_bytes += m_chunk_bytes;
     }
     return bad;
@@ -545,7 +657,8 @@ void Lz4ChunkReader::evict_to(size_t budget)
         const auto it = m_cache.find(m_lru.back());
         m_cached_bytes -= m_chunk_bytes;
         // Spare buffers count against the cache's budget: they are kept only to be refilled.
-        if (m_spare.size() < m_max_spare && m_cached_bytes + (m_spare.size() + 1) * m_chunk_bytes <= kCacheBytes)
+        if (it->second.bytes && m_spare.size() < m_max_spare &&
+            m_cached_bytes + (m_spare.size() + 1) * m_chunk_bytes <= kCacheBytes)
             m_spare.push_back(std::move(it->second.bytes));
         m_cache.erase(it);
         m_lru.pop_back();
@@ -577,7 +690,7 @@ bool Lz4ChunkReader::read_cached_row(uint64_t first, uint64_t last, std::byte* d
         Cached& ch = m_cache.find(base + c)->second;
         m_lru.splice(m_lru.begin(), m_lru, ch.lru);
         const uint64_t lo = std::max(col0, c * cw), hi = std::min(col1, (c + 1) * cw);
-        std::memcpy(dst + (lo - col0) * m_es, ch.bytes.get() + (within + lo - c * cw) * m_es, (hi - lo) * m_es);
+        std::memcpy(dst + (lo - col0) * m_es, ch.data + (within + lo - c * cw) * m_es, (hi - lo) * m_es);
     }
     m_last_end = last;
     return true;
@@ -649,7 +762,7 @@ bool Lz4ChunkReader::read(uint64_t first, uint64_t last, std::byte* dst)
                 std::byte* base = dst + box_dst[b] * m_es;
                 for_each_run(lo, hi, origin, chunk_stride, boxes[b].start, box_stride,
                              [&](uint64_t s, uint64_t d, uint64_t n) {
-                                 std::memcpy(base + d * m_es, c.bytes.get() + s * m_es, n * m_es);
+                                 std::memcpy(base + d * m_es, c.data + s * m_es, n * m_es);
                              });
             }
         }

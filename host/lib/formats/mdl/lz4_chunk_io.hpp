@@ -21,6 +21,16 @@ namespace ckpt::detail {
 /// reading (for comparisons and as an escape hatch); read on every call so tests can switch it.
 bool lz4_direct_enabled();
 
+/// An open HDF5 file's bytes mapped read-only, so stored chunks are read where they lie instead
+/// of being copied out by HDF5 (one pread per chunk). Empty when the file is not mapped.
+struct StoredBytes {
+    const std::byte* data = nullptr; // the whole file
+    uint64_t size = 0;
+
+    /// The `n` bytes at file offset `offset`, or nullptr when they do not lie inside the file.
+    const unsigned char* at(uint64_t offset, uint64_t n) const;
+};
+
 /// Writes every chunk of a new, empty LZ4-chunked dataset `dset` (its filter pipeline is exactly
 /// the LZ4 filter) from `t`, whose bytes must be the file type's bytes: chunks are gathered in
 /// C order of the chunk grid, compressed on the worker pool (a few MiB in flight) and stored with
@@ -38,21 +48,24 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
 /// allocated. Chunks written by this LZ4 framing then give the same file bytes as compressing
 /// again. Returns false, having written nothing, otherwise. A stored chunk whose size or LZ4
 /// header does not fit the chunk is an InputError naming `src_file` and `src_name`; the payload
-/// is not decoded (a corrupt block is copied as `cp` would copy it). Call with h5_mutex held.
+/// is not decoded (a corrupt block is copied as `cp` would copy it). Chunks are taken from
+/// `mapped` when given (checked against HDF5 on the first chunk). Call with h5_mutex held.
 bool copy_lz4_chunks(hid_t src, hid_t dst, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk,
-                     hid_t file_type, const std::string& src_file, const std::string& src_name,
-                     const std::string& what);
+                     hid_t file_type, const StoredBytes& mapped, const std::string& src_file,
+                     const std::string& src_name, const std::string& what);
 
 /// Reads element ranges of one LZ4-chunked dataset by decompressing whole chunks on the worker
-/// pool, keeping recently used chunks (a transposing reader visits each chunk many times).
+/// pool, keeping recently used chunks (a transposing reader visits each chunk many times). Stored
+/// chunks are read from the file's mapping when there is one; a chunk stored raw (incompressible,
+/// as trained weights mostly are) is then used where it lies, neither copied nor decoded.
 /// Not thread safe: the owner serialises calls (under h5_mutex). `dset` must outlive it.
 class Lz4ChunkReader {
 public:
     /// A reader when `dset` is chunked with exactly the LZ4 filter and its file type needs no
     /// conversion to `mem_type`; nullptr for anything else (the caller reads through HDF5).
     static std::unique_ptr<Lz4ChunkReader> open(hid_t dset, hid_t file_type, hid_t mem_type,
-                                                const std::vector<int64_t>& shape, std::string file,
-                                                std::string dataset);
+                                                const std::vector<int64_t>& shape, const StoredBytes& mapped,
+                                                std::string file, std::string dataset);
     ~Lz4ChunkReader();
     Lz4ChunkReader(const Lz4ChunkReader&) = delete;
     Lz4ChunkReader& operator=(const Lz4ChunkReader&) = delete;
@@ -67,14 +80,18 @@ public:
 private:
     using Bytes = std::unique_ptr<std::byte[]>;
     struct Cached {
-        Bytes bytes;
+        Bytes bytes;        // decoded here; null when the chunk is used where it is stored
+        const std::byte* data; // the chunk's plain bytes
         std::list<uint64_t>::iterator lru;
     };
     // Stored chunks being decompressed on the pool.
     struct Pending {
         std::vector<uint64_t> index;
-        std::vector<std::vector<unsigned char>> packed;
+        std::vector<std::vector<unsigned char>> packed; // copies HDF5 made (empty when mapped)
+        std::vector<const unsigned char*> stored;       // each chunk's stored bytes
+        std::vector<size_t> stored_size;
         std::vector<Bytes> plain;
+        std::vector<const std::byte*> raw; // plain bytes in the mapping: nothing to decode
         std::vector<std::string> error; // why a chunk is corrupt; empty when it decoded
         std::shared_ptr<WorkerPool::Batch> job;
     };
@@ -90,6 +107,8 @@ private:
     void evict_to(size_t budget);
 
     hid_t m_dset = H5I_INVALID_HID;
+    StoredBytes m_mapped; // emptied if the first chunk read from it differs from HDF5's read
+    bool m_mapped_checked = false;
     std::string m_file, m_dataset;
     std::vector<hsize_t> m_dims, m_chunk, m_grid;
     std::vector<uint64_t> m_chunk_stride, m_grid_stride; // C-order strides within a chunk, of the grid

@@ -234,4 +234,14 @@ std::string lz4_chunk_decompress(const unsigned char* in, size_t nbytes, unsigne
     return {};
 }
 
+const unsigned char* lz4_chunk_raw_payload(const unsigned char* in, size_t nbytes, size_t expected)
+{
+    uint64_t orig = 0, block = 0;
+    if (expected == 0 || nbytes != kHeaderSize + 4 + expected || !read_header(in, nbytes, orig, block))
+        return nullptr;
+    if (orig != expected || block < expected || get_be32(in + kHeaderSize) != expected)
+        return nullptr;
+    return in + kHeaderSize + 4;
+}
+
 } // namespace ckpt::detail

@@ -30,4 +30,9 @@ size_t lz4_chunk_compress(const unsigned char* in, size_t nbytes, unsigned char*
 /// corrupt; never reads or writes outside the two buffers. Safe on any thread.
 std::string lz4_chunk_decompress(const unsigned char* in, size_t nbytes, unsigned char* out, size_t expected);
 
+/// The plain bytes of a framed chunk of `nbytes` that holds `expected` bytes in one block stored
+/// raw (LZ4 did not shrink it: most chunks of trained weights), or nullptr for any other chunk.
+/// Reading them needs no decoding. Safe on any thread.
+const unsigned char* lz4_chunk_raw_payload(const unsigned char* in, size_t nbytes, size_t expected);
+
 } // namespace ckpt::detail

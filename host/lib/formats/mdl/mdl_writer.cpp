@@ -3,6 +3,7 @@
 #include "formats/mdl/mdl_writer.hpp"
 
 #include "core/error.hpp"
+#include "formats/mdl/h5_copy_driver.hpp"
 #include "formats/mdl/h5_tensor.hpp"
 #include "formats/mdl/lz4_chunk_io.hpp"
 #include "formats/mdl/lz4_filter.hpp"
@@ -69,6 +70,7 @@ Writer::Writer(const std::filesystem::path& path, bool compress) : m_name(path.s
     h5_init();
     H5Id fapl = h5_check(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
     h5_relax_file_locking(fapl.get());
+    h5_use_copy_driver(fapl.get()); // mapped bytes (stored chunks passed through) copied in the kernel
     m_file = h5_check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
                       fmt::format("{}: cannot create HDF5 file", m_name));
 }
