@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace fs = std::filesystem;
 using namespace ckpt;
 
@@ -80,7 +82,8 @@ TEST(SafetensorsWriter, HeaderIsCompactAlignedAndStartsWithMetadata)
 
 TEST(SafetensorsWriter, ChunkedReadPathMatches)
 {
-    // 17 MiB + 3 bytes through read() only: crosses the 16 MiB chunk boundary.
+    // 17 MiB + 3 bytes through read() only: crosses the 8 MiB piece boundaries twice, so both
+    // piece buffers are used and one is reused while the other is being written.
     auto inner = test::make_tensor(DType::u8, {(17 << 20) + 3}, 42);
     auto ro = std::make_shared<test::ReadOnlyTensor>(inner);
     test::TempDir tmp;
@@ -92,9 +95,9 @@ TEST(SafetensorsWriter, ChunkedReadPathMatches)
                           reported += n;
                           ++calls;
                       });
-    EXPECT_EQ(ro->m_reads, 2);
+    EXPECT_EQ(ro->m_reads, 3);
     EXPECT_EQ(reported, 8u + (17u << 20) + 3u);
-    EXPECT_EQ(calls, 3);
+    EXPECT_EQ(calls, 4);
     Checkpoint ck = read_safetensors(p);
     EXPECT_TRUE(equal_bytes(*ck.root.find("big")->as_tensor(), *inner));
 }
@@ -160,6 +163,35 @@ TEST(SafetensorsWriter, LibraryOrder)
     for (const auto& nt : out)
         names.push_back(nt.name);
     EXPECT_EQ(names, (std::vector<std::string>{"i", "z", "h", "c", "a", "b", "flag"}));
+}
+
+// A tensor whose bytes cannot be read past `good` bytes (a truncated input, say).
+class FailsAfter final : public TensorData {
+public:
+    FailsAfter(TensorInfo info, uint64_t good) : m_info(std::move(info)), m_good(good) {}
+    const TensorInfo& info() const override { return m_info; }
+    void read(uint64_t offset, std::byte* dst, uint64_t size) const override
+    {
+        if (offset + size > m_good)
+            throw_input("source.bin: cannot read {} bytes at offset {}", size, offset);
+        std::memset(dst, 7, size);
+    }
+
+private:
+    TensorInfo m_info;
+    uint64_t m_good;
+};
+
+TEST(SafetensorsWriter, ReadErrorWhileAPieceIsBeingWrittenIsAnInputError)
+{
+    // The first 8 MiB piece is being written on the helper thread when the second read fails:
+    // the error names the output, the tensor and the source, and the writer does not hang or crash.
+    test::TempDir tmp;
+    auto bad = std::make_shared<FailsAfter>(TensorInfo{DType::u8, {20 << 20}}, 9 << 20);
+    const std::string msg = error_of([&] { write_safetensors(tmp / "o.safetensors", {{"w", bad}}, {}); });
+    EXPECT_NE(msg.find("o.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\"w\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("source.bin"), std::string::npos) << msg;
 }
 
 TEST(SafetensorsWriter, RejectsBadInput)

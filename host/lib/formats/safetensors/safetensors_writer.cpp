@@ -7,6 +7,7 @@
 #include "formats/safetensors/json_text.hpp"
 
 #include <algorithm>
+#include <future>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,7 +16,8 @@ namespace ckpt {
 
 namespace {
 
-constexpr uint64_t kChunk = 16u << 20;
+// Bytes read and written at a time; two pieces are held (one being written, one being read).
+constexpr uint64_t kChunk = 8u << 20;
 
 struct Planned {
     const NamedTensor* tensor;
@@ -67,8 +69,64 @@ int library_rank(DType d)
     return -1;
 }
 
-void write_tensor(FileWriter& out, const NamedTensor& nt, uint64_t nbytes, std::vector<std::byte>& buf,
-                  const std::string& file, const WriteProgress& progress)
+// Writes tensor bytes, each piece that had to be computed (decoded, transposed) on a helper
+// thread while the caller computes the next one: the computing and the kernel's copy into the
+// page cache then overlap on two cores instead of taking turns. Two piece buffers.
+class PieceWriter {
+public:
+    explicit PieceWriter(FileWriter& out) : m_out(out) {}
+    ~PieceWriter()
+    {
+        if (m_pending.valid())
+            m_pending.wait(); // an exception is on its way already; this one's is dropped
+    }
+    PieceWriter(const PieceWriter&) = delete;
+    PieceWriter& operator=(const PieceWriter&) = delete;
+
+    /// A buffer of at least `n` bytes that no write in flight is using.
+    std::byte* buffer(size_t n)
+    {
+        std::vector<std::byte>& b = m_buffers[m_next];
+        if (b.size() < n)
+            b.resize(n);
+        return b.data();
+    }
+    /// Writes the first `n` bytes of the buffer() just filled, in the background if worth it.
+    void write_buffer(size_t n)
+    {
+        finish();
+        const std::byte* p = m_buffers[m_next].data();
+        if (n < kBackgroundBytes) {
+            m_out.write(p, n);
+            return;
+        }
+        m_pending = std::async(std::launch::async, [this, p, n] { m_out.write(p, n); });
+        m_next ^= 1;
+    }
+    /// Writes bytes the caller keeps valid (a mapping), after what is in flight.
+    void write(const void* p, size_t n)
+    {
+        finish();
+        m_out.write(p, n);
+    }
+    /// Waits for the write in flight; rethrows its error.
+    void finish()
+    {
+        if (m_pending.valid())
+            m_pending.get();
+    }
+
+private:
+    // Smaller pieces are written at once: a thread per piece would cost more than it saves.
+    static constexpr size_t kBackgroundBytes = size_t{1} << 20;
+    FileWriter& m_out;
+    std::vector<std::byte> m_buffers[2];
+    size_t m_next = 0;
+    std::future<void> m_pending;
+};
+
+void write_tensor(PieceWriter& out, const NamedTensor& nt, uint64_t nbytes, const std::string& file,
+                  const WriteProgress& progress)
 {
     const TensorData& t = *nt.tensor;
     if (const std::byte* p = t.data()) {
@@ -80,16 +138,15 @@ void write_tensor(FileWriter& out, const NamedTensor& nt, uint64_t nbytes, std::
         }
         return;
     }
-    if (buf.size() < std::min(kChunk, nbytes))
-        buf.resize(static_cast<size_t>(std::min(kChunk, nbytes)));
     for (uint64_t off = 0; off < nbytes; off += kChunk) {
         const uint64_t len = std::min(kChunk, nbytes - off);
+        std::byte* buf = out.buffer(static_cast<size_t>(len));
         try {
-            t.read(off, buf.data(), len);
+            t.read(off, buf, len);
         } catch (const InputError& e) {
             throw_input("{}: cannot write tensor \"{}\": {}", file, nt.name, e.what());
         }
-        out.write(buf.data(), static_cast<size_t>(len));
+        out.write_buffer(static_cast<size_t>(len));
         if (progress)
             progress(len);
     }
@@ -168,9 +225,12 @@ SafetensorsWriteReport write_safetensors(const std::filesystem::path& path,
     }
     out.write(prefix, sizeof prefix);
     out.write(header);
-    std::vector<std::byte> buf;
-    for (const auto& p : plan)
-        write_tensor(out, *p.tensor, p.nbytes, buf, file, progress);
+    {
+        PieceWriter pieces(out);
+        for (const auto& p : plan)
+            write_tensor(pieces, *p.tensor, p.nbytes, file, progress);
+        pieces.finish();
+    }
     report.file_size = out.position();
     out.close();
     return report;
