@@ -14,6 +14,10 @@
 #include <mutex>
 #include <numeric>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ckpt::engine {
 
 std::string op_kind_name(OpKind kind)
@@ -184,11 +188,67 @@ uint64_t product(const std::vector<int64_t>& shape, size_t from, size_t to)
     return p;
 }
 
+#if defined(__SSE2__)
+// 4 x 4 blocks of 4-byte elements, 8 x 8 of 2-byte ones, transposed in SSE2 registers: the
+// shuffles move bits and nothing else (NaN payloads and signalling bits stay as they are).
+inline void transpose_4x4_b32(const std::byte* src, uint64_t ss, std::byte* dst, uint64_t ds)
+{
+    auto load = [&](uint64_t r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + r * ss * 4)); };
+    const __m128i a = load(0), b = load(1), c = load(2), d = load(3);
+    const __m128i ab_lo = _mm_unpacklo_epi32(a, b), cd_lo = _mm_unpacklo_epi32(c, d);
+    const __m128i ab_hi = _mm_unpackhi_epi32(a, b), cd_hi = _mm_unpackhi_epi32(c, d);
+    auto store = [&](uint64_t r, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + r * ds * 4), v); };
+    store(0, _mm_unpacklo_epi64(ab_lo, cd_lo));
+    store(1, _mm_unpackhi_epi64(ab_lo, cd_lo));
+    store(2, _mm_unpacklo_epi64(ab_hi, cd_hi));
+    store(3, _mm_unpackhi_epi64(ab_hi, cd_hi));
+}
+
+inline void transpose_8x8_b16(const std::byte* src, uint64_t ss, std::byte* dst, uint64_t ds)
+{
+    __m128i r[8], t[8], u[8];
+    for (uint64_t k = 0; k < 8; ++k)
+        r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k * ss * 2));
+    for (int k = 0; k < 4; ++k) {
+        t[2 * k] = _mm_unpacklo_epi16(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm_unpackhi_epi16(r[2 * k], r[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; ++k) {
+        const int p = 4 * k; // rows 0-3, then 4-7
+        u[p] = _mm_unpacklo_epi32(t[p], t[p + 2]);
+        u[p + 1] = _mm_unpackhi_epi32(t[p], t[p + 2]);
+        u[p + 2] = _mm_unpacklo_epi32(t[p + 1], t[p + 3]);
+        u[p + 3] = _mm_unpackhi_epi32(t[p + 1], t[p + 3]);
+    }
+    for (int k = 0; k < 4; ++k) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (2 * k) * ds * 2), _mm_unpacklo_epi64(u[k], u[k + 4]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (2 * k + 1) * ds * 2), _mm_unpackhi_epi64(u[k], u[k + 4]));
+    }
+}
+#endif
+
 // Transposes one T x T tile: src rows are `src_stride` elements apart, dst rows `dst_stride`.
-// Goes through 8 x 8 blocks held in a local array so both sides are read and written in runs.
+// Goes through blocks held in registers (SSE2) or a local array, so both sides are read and
+// written in runs.
 template <size_t ES, uint64_t T>
 void full_tile(const std::byte* src, uint64_t src_stride, std::byte* dst, uint64_t dst_stride)
 {
+#if defined(__SSE2__)
+    if constexpr (ES == 4 && T % 4 == 0) {
+        for (uint64_t i0 = 0; i0 < T; i0 += 4)
+            for (uint64_t j0 = 0; j0 < T; j0 += 4)
+                transpose_4x4_b32(src + (i0 * src_stride + j0) * 4, src_stride, dst + (j0 * dst_stride + i0) * 4,
+                                  dst_stride);
+        return;
+    }
+    if constexpr (ES == 2 && T % 8 == 0) {
+        for (uint64_t i0 = 0; i0 < T; i0 += 8)
+            for (uint64_t j0 = 0; j0 < T; j0 += 8)
+                transpose_8x8_b16(src + (i0 * src_stride + j0) * 2, src_stride, dst + (j0 * dst_stride + i0) * 2,
+                                  dst_stride);
+        return;
+    }
+#endif
     constexpr uint64_t B = 8;
     static_assert(T % B == 0, "tile must be a multiple of the block");
     std::byte block[B][B * ES];

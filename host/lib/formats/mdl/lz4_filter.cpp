@@ -28,6 +28,7 @@ namespace {
 
 constexpr unsigned kDefaultBlockSize = 1u << 30;
 constexpr size_t kHeaderSize = 12;
+static_assert(kLz4RawFrameHeader == kHeaderSize + 4, "a raw block's frame: header and the block's size");
 // LZ4 cannot expand data by more than 255:1, so a header claiming more is hostile; HDF5 chunks
 // are also limited to 4 GiB.
 constexpr uint64_t kMaxRatio = 256;
@@ -220,6 +221,27 @@ size_t lz4_chunk_compress(const unsigned char* in, size_t nbytes, unsigned char*
     if (nbytes > kMaxChunk)
         return 0;
     return encode(in, nbytes, block_size(0, nullptr, nbytes), out);
+}
+
+size_t lz4_chunk_compress_framing_raw_in_place(unsigned char* buf, size_t nbytes, unsigned char* out,
+                                               bool* in_place)
+{
+    *in_place = false;
+    const uint64_t block = block_size(0, nullptr, nbytes);
+    if (nbytes == 0 || nbytes > kMaxChunk || block != nbytes) // several blocks: frame as usual
+        return lz4_chunk_compress(buf + kLz4RawFrameHeader, nbytes, out);
+    unsigned char* in = buf + kLz4RawFrameHeader;
+    const int c = LZ4_compress_default(reinterpret_cast<const char*>(in), reinterpret_cast<char*>(out + kHeaderSize + 4),
+                                       int(nbytes), LZ4_compressBound(int(nbytes)));
+    if (c <= 0)
+        return 0;
+    // The frame: original size, block size, then the block's stored size and the block.
+    unsigned char* frame = uint64_t(c) >= nbytes ? buf : out;
+    put_be64(frame, nbytes);
+    put_be32(frame + 8, uint32_t(block));
+    put_be32(frame + kHeaderSize, uint64_t(c) >= nbytes ? uint32_t(nbytes) : uint32_t(c));
+    *in_place = frame == buf;
+    return kHeaderSize + 4 + (*in_place ? nbytes : size_t(c));
 }
 
 std::string lz4_chunk_decompress(const unsigned char* in, size_t nbytes, unsigned char* out, size_t expected)

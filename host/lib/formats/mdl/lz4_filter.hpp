@@ -25,6 +25,17 @@ size_t lz4_chunk_bound(size_t nbytes);
 /// Touches no HDF5 state: safe on any thread.
 size_t lz4_chunk_compress(const unsigned char* in, size_t nbytes, unsigned char* out);
 
+/// Bytes a chunk needs in front of it for lz4_chunk_compress_framing_raw_in_place.
+constexpr size_t kLz4RawFrameHeader = 16;
+
+/// lz4_chunk_compress for a chunk that lies at `buf + kLz4RawFrameHeader` (the first bytes free):
+/// when LZ4 does not shrink it, the frame for a raw block is written into those first bytes and
+/// `*in_place` is set, so the framed chunk is `buf` itself and nothing is copied; otherwise the
+/// framed chunk is in `out` (capacity lz4_chunk_bound(nbytes)). Returns the framed size, 0 on
+/// failure. Safe on any thread.
+size_t lz4_chunk_compress_framing_raw_in_place(unsigned char* buf, size_t nbytes, unsigned char* out,
+                                               bool* in_place);
+
 /// Decompresses one framed chunk of `nbytes` into `out`, which must hold exactly `expected` bytes
 /// (the chunk's size in the dataset). Returns an empty string on success, else why the chunk is
 /// corrupt; never reads or writes outside the two buffers. Safe on any thread.
