@@ -527,12 +527,11 @@ public:
     {
         return m_mode == Mode::identity ? inputs()[0]->data() : nullptr;
     }
-    // Tiles from a mapped input use no state; reading an unmapped one takes the thread's scratch
-    // but reads the input, and the gather mode caches it.
+    // Tiles keep no state (an unmapped input is read into the thread's own scratch), so they can
+    // be read concurrently when their input can; the gather mode caches its input.
     bool concurrent_reads() const override
     {
-        return m_mode == Mode::identity ? inputs()[0]->concurrent_reads()
-                                        : m_mode == Mode::tiled && inputs()[0]->data() != nullptr;
+        return m_mode != Mode::gather && inputs()[0]->concurrent_reads();
     }
     std::string args() const override { return m_given.empty() ? std::string() : "perm=" + format_ints(m_given); }
 

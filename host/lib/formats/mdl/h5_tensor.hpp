@@ -7,6 +7,7 @@
 #include "formats/mdl/h5_handle.hpp"
 #include "formats/mdl/lz4_chunk_io.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -69,6 +70,9 @@ public:
     ~H5DatasetTensor() override;
     const TensorInfo& info() const override { return m_info; }
     void read(uint64_t offset, std::byte* dst, uint64_t size) const override;
+    /// True when every chunk lies raw in the file's mapping (see MappedChunks): reads are then
+    /// plain copies that any thread can make. Decided once, on first use.
+    bool concurrent_reads() const override;
     /// Copies the dataset's stored LZ4 chunks as they are into `dst`, a new, empty dataset of the
     /// same shape that the caller created with chunk shape `chunk`, file type `file_type` and
     /// exactly the LZ4 filter with default options (see copy_lz4_chunks). Returns false, having
@@ -79,6 +83,7 @@ public:
 
 private:
     void read_elements(hid_t dset, hid_t mem_type, uint64_t first, uint64_t last, std::byte* dst) const;
+    const MappedChunks* mapped_chunks() const;
     std::shared_ptr<const H5File> m_file;
     std::string m_dataset;
     TensorInfo m_info;
@@ -88,6 +93,9 @@ private:
     mutable H5Id m_mtype;
     // Set while m_dset is open and its chunks can be decompressed on every core.
     mutable std::unique_ptr<Lz4ChunkReader> m_direct;
+    // 0 not decided yet, 1 m_chunks is the dataset's raw chunks in the mapping, 2 it is not.
+    mutable std::atomic<int> m_chunks_state{0};
+    mutable std::unique_ptr<MappedChunks> m_chunks;
 };
 
 /// A tensor of one repeated value (cstorch's DeferredFullTensor); nothing is allocated.

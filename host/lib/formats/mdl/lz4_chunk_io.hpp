@@ -54,6 +54,40 @@ bool copy_lz4_chunks(hid_t src, hid_t dst, const std::vector<hsize_t>& dims, con
                      hid_t file_type, const StoredBytes& mapped, const std::string& src_file,
                      const std::string& src_name, const std::string& what);
 
+/// An LZ4-chunked dataset whose chunks are stored raw (one incompressible block) in a mapped
+/// file: the tensor's bytes are the mapping's, chunk by chunk, so any range is read with plain
+/// copies, from any number of threads at once, without HDF5. Trained weights are mostly stored
+/// this way; the few chunks LZ4 did shrink (edge chunks padded with zeros, typically) are decoded
+/// once, within a process-wide budget of kMappedChunksDecodedBytes. Found with one chunk-index
+/// look-up per chunk when the dataset is opened.
+class MappedChunks {
+public:
+    /// The view when `dset` (its file open through h5_copy_driver, `mapped` its bytes) is chunked
+    /// with exactly the LZ4 filter, needs no type conversion to `mem_type`, every chunk is
+    /// allocated inside the mapping (the first one also read by HDF5 and compared), and the
+    /// chunks that are not raw fit the budget; nullptr otherwise (the caller reads through
+    /// Lz4ChunkReader or HDF5, which report corrupt chunks). Call with h5_mutex held.
+    static std::unique_ptr<MappedChunks> open(hid_t dset, hid_t file_type, hid_t mem_type,
+                                              const std::vector<int64_t>& shape, const StoredBytes& mapped);
+    ~MappedChunks();
+    MappedChunks(const MappedChunks&) = delete;
+    MappedChunks& operator=(const MappedChunks&) = delete;
+    /// Copies elements [first, last) in C order into `dst`. Thread safe.
+    void read(uint64_t first, uint64_t last, std::byte* dst) const;
+
+    /// Decoded chunks all views together may hold.
+    static constexpr uint64_t kMappedChunksDecodedBytes = uint64_t{16} << 20;
+
+private:
+    MappedChunks() = default;
+    std::vector<hsize_t> m_dims, m_chunk, m_grid;
+    std::vector<uint64_t> m_chunk_stride, m_grid_stride;
+    size_t m_es = 0;
+    std::vector<const std::byte*> m_plain; // each chunk's bytes, C order of the grid
+    std::vector<std::unique_ptr<std::byte[]>> m_decoded;
+    uint64_t m_decoded_bytes = 0; // counted in the process-wide budget
+};
+
 /// Reads element ranges of one LZ4-chunked dataset by decompressing whole chunks on the worker
 /// pool, keeping recently used chunks (a transposing reader visits each chunk many times). Stored
 /// chunks are read from the file's mapping when there is one; a chunk stored raw (incompressible,

@@ -18,6 +18,8 @@ namespace {
 
 // Bytes read and written at a time; two pieces are held (one being written, one being read).
 constexpr uint64_t kChunk = 8u << 20;
+// Pieces at least this large are read in two halves on two threads when the source allows it.
+constexpr uint64_t kSplitBytes = 1u << 20;
 
 struct Planned {
     const NamedTensor* tensor;
@@ -69,9 +71,10 @@ int library_rank(DType d)
     return -1;
 }
 
-// Writes tensor bytes, each piece that had to be computed (decoded, transposed) on a helper
-// thread while the caller computes the next one: the computing and the kernel's copy into the
-// page cache then overlap on two cores instead of taking turns. Two piece buffers.
+// The data section as a stream of 8 MiB pieces: tensors are read into the free space of the
+// current piece, and each full piece is written by a helper thread while the next one is filled,
+// so computing (decoding, transposing) and the kernel's copy into the page cache overlap on two
+// cores. Small tensors share a piece instead of each waiting for the write before it. Two pieces.
 class PieceWriter {
 public:
     explicit PieceWriter(FileWriter& out) : m_out(out) {}
@@ -83,45 +86,50 @@ public:
     PieceWriter(const PieceWriter&) = delete;
     PieceWriter& operator=(const PieceWriter&) = delete;
 
-    /// A buffer of at least `n` bytes that no write in flight is using.
-    std::byte* buffer(size_t n)
+    /// Free space in the current piece: up to `want` bytes (at least one when want > 0).
+    std::pair<std::byte*, size_t> space(uint64_t want)
     {
-        std::vector<std::byte>& b = m_buffers[m_next];
-        if (b.size() < n)
-            b.resize(n);
-        return b.data();
+        if (m_fill == kChunk)
+            submit();
+        std::vector<std::byte>& b = m_buffers[m_current];
+        if (b.size() < kChunk)
+            b.resize(kChunk);
+        return {b.data() + m_fill, static_cast<size_t>(std::min<uint64_t>(want, kChunk - m_fill))};
     }
-    /// Writes the first `n` bytes of the buffer() just filled, in the background if worth it.
-    void write_buffer(size_t n)
-    {
-        finish();
-        const std::byte* p = m_buffers[m_next].data();
-        if (n < kBackgroundBytes) {
-            m_out.write(p, n);
-            return;
-        }
-        m_pending = std::async(std::launch::async, [this, p, n] { m_out.write(p, n); });
-        m_next ^= 1;
-    }
-    /// Writes bytes the caller keeps valid (a mapping), after what is in flight.
-    void write(const void* p, size_t n)
+    /// `n` bytes of the last space() are filled.
+    void commit(size_t n) { m_fill += n; }
+    /// Writes bytes the caller keeps valid (a mapping) after everything before them.
+    void write_direct(const void* p, size_t n)
     {
         finish();
         m_out.write(p, n);
     }
-    /// Waits for the write in flight; rethrows its error.
+    /// Writes what is buffered and waits for it; rethrows a write's error.
     void finish()
     {
+        if (m_fill)
+            submit();
         if (m_pending.valid())
             m_pending.get();
     }
 
 private:
-    // Smaller pieces are written at once: a thread per piece would cost more than it saves.
-    static constexpr size_t kBackgroundBytes = size_t{1} << 20;
+    // Hands the current piece to the helper thread once the previous one is written.
+    void submit()
+    {
+        if (m_pending.valid())
+            m_pending.get();
+        const std::byte* p = m_buffers[m_current].data();
+        const size_t n = m_fill;
+        m_pending = std::async(std::launch::async, [this, p, n] { m_out.write(p, n); });
+        m_current ^= 1;
+        m_fill = 0;
+    }
+
     FileWriter& m_out;
     std::vector<std::byte> m_buffers[2];
-    size_t m_next = 0;
+    size_t m_current = 0;
+    size_t m_fill = 0;
     std::future<void> m_pending;
 };
 
@@ -132,23 +140,44 @@ void write_tensor(PieceWriter& out, const NamedTensor& nt, uint64_t nbytes, cons
     if (const std::byte* p = t.data()) {
         for (uint64_t off = 0; off < nbytes; off += kChunk) {
             const uint64_t len = std::min(kChunk, nbytes - off);
-            out.write(p + off, static_cast<size_t>(len));
+            out.write_direct(p + off, static_cast<size_t>(len));
             if (progress)
                 progress(len);
         }
         return;
     }
-    for (uint64_t off = 0; off < nbytes; off += kChunk) {
-        const uint64_t len = std::min(kChunk, nbytes - off);
-        std::byte* buf = out.buffer(static_cast<size_t>(len));
+    // A source that can be read from two threads at once (computed from mapped bytes: a transpose
+    // of stored chunks, say) is read half here and half on a helper thread, beneath wrappers that
+    // only count its bytes (they are told).
+    const TensorData& source = stored_source(t);
+    const bool halves = source.concurrent_reads();
+    const uint64_t es = std::max<uint64_t>(1, dtype_size(t.info().dtype));
+    for (uint64_t off = 0; off < nbytes;) {
+        const auto [buf, len] = out.space(nbytes - off);
         try {
-            t.read(off, buf, len);
+            const uint64_t half = len >= kSplitBytes ? len / 2 / es * es : 0;
+            if (halves && half != 0) {
+                auto second = std::async(std::launch::async, [&, buf = buf, len = len] {
+                    source.read(off + half, buf + half, len - half);
+                });
+                try {
+                    source.read(off, buf, half);
+                } catch (...) {
+                    second.wait();
+                    throw;
+                }
+                second.get();
+                t.note_bytes_copied(len);
+            } else {
+                t.read(off, buf, len);
+            }
         } catch (const InputError& e) {
             throw_input("{}: cannot write tensor \"{}\": {}", file, nt.name, e.what());
         }
-        out.write_buffer(static_cast<size_t>(len));
+        out.commit(len);
         if (progress)
             progress(len);
+        off += len;
     }
 }
 
