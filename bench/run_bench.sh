@@ -5,10 +5,11 @@
 #   bench/run_bench.sh [BUILD_DIR] [WORK_DIR]
 # RUNS (default 5) is how many times each command runs; the median is reported. The machine this
 # was written on is a virtual one whose write speed varies 2-4x from one minute to the next, so
-# every run of a command is paired with a `cp` of the same input made just before it, and "speed
-# vs cp" is the median of those paired ratios (a slow phase slows both). WORK_DIR on tmpfs
-# (/dev/shm) also keeps disk writeback out of the numbers.
-# CKPTCONV_MDL_LZ4_DIRECT=0 in the environment measures HDF5's serial LZ4 filter path instead.
+# every run of a command alternates with a `cp` of the same input (spreading both over the same
+# minutes), and "speed vs cp" is the cp row's median over the command's median, the cp row being
+# measured the same way. (A cp run right after deleting a large output is itself slow: ratios
+# against those interleaved cp runs came out at 2-3 for cp against cp, so they are not used.)
+# WORK_DIR on tmpfs (/dev/shm) keeps disk writeback out of the numbers.
 set -euo pipefail
 runs=${RUNS:-5}
 build=${1:-build}
@@ -38,28 +39,25 @@ run_sampled() {
 }
 
 # Runs "$@" $runs times, each right after `cp $cp_src`; $1 is the output path, removed before each
-# run. Prints "seconds peak_rss_kib peak_private_kib ratio": the median run (by time) and the
-# median of cp-seconds / seconds over the pairs.
+# run. Prints "seconds peak_rss_kib peak_private_kib": the median run (by time).
 measure() {
     local out=$1; shift
-    local results=() ratios=() c s r p
+    local results=() s r p
     for _ in $(seq "$runs"); do
         rm -rf "$work/copy"; sync
-        read -r c _ _ < <(run_sampled cp "$cp_src" "$work/copy")
+        run_sampled cp "$cp_src" "$work/copy" >/dev/null
         rm -rf "$work/copy" "$out"; sync
         read -r s r p < <(run_sampled "$@")
         results+=("$s $r $p")
-        ratios+=("$(awk -v a="$c" -v b="$s" 'BEGIN { printf "%.4f", (b > 0) ? a / b : 0 }')")
     done
     rm -rf "$out" "$work/copy"
-    local mid=$(( (runs + 1) / 2 ))
-    echo "$(printf '%s\n' "${results[@]}" | sort -n | sed -n "${mid}p") $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "${mid}p")"
+    printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 header() { echo; echo "| $1 | seconds | MiB/s | speed vs cp | peak RSS MiB | peak private MiB |"; echo "|---|---|---|---|---|---|"; }
-row() { # label bytes seconds rss-kib private-kib ratio
-    awk -v l="$1" -v b="$2" -v s="$3" -v r="$4" -v p="$5" -v ratio="$6" 'BEGIN {
-        mbps = (s > 0) ? b / s / 1048576 : 0;
+row() { # label bytes seconds rss-kib private-kib cp-seconds
+    awk -v l="$1" -v b="$2" -v s="$3" -v r="$4" -v p="$5" -v c="$6" 'BEGIN {
+        mbps = (s > 0) ? b / s / 1048576 : 0; ratio = (s > 0) ? c / s : 0;
         printf "| %s | %.2f | %.0f | %.2f | %.1f | %.1f |\n", l, s, mbps, ratio, r / 1024, p / 1024 }'
 }
 
@@ -69,22 +67,22 @@ mkdir -p "$work/c"
 "$exe" repack "$work/c/model.safetensors" "$work/c/pytorch_model.bin" -q >/dev/null
 "$exe" repack "$work/c/model.safetensors" "$work/c/model.mdl" -q >/dev/null
 bytes=$(stat -c %s "$work/c/model.safetensors")
-cp_src="$work/c/model.safetensors" # every row is paired with a cp of the same bytes
+cp_src="$work/c/model.safetensors" # every run alternates with a cp of these bytes
 header "containers, $((bytes / 1048576)) MiB of F32"
-read -r s r p x < <(measure "$work/copy2" cp "$cp_src" "$work/copy2")
-row "cp (reference)" "$bytes" "$s" "$r" "$p" "$x"
+read -r cps r p < <(measure "$work/copy2" cp "$cp_src" "$work/copy2")
+row "cp (reference)" "$bytes" "$cps" "$r" "$p" "$cps"
 # cp copies inside the kernel (copy_file_range): one copy of every byte. Anything that looks at
 # the bytes reads them into memory and writes them back, twice the copying; dd shows that floor.
-read -r s r p x < <(measure "$work/copy2" dd if="$cp_src" of="$work/copy2" bs=16M status=none)
-row "dd bs=16M (read + write, no processing)" "$bytes" "$s" "$r" "$p" "$x"
+read -r s r p < <(measure "$work/copy2" dd if="$cp_src" of="$work/copy2" bs=16M status=none)
+row "dd bs=16M (read + write, no processing)" "$bytes" "$s" "$r" "$p" "$cps"
 for spec in "repack safetensors → .bin|$work/c/model.safetensors|$work/o.bin|" \
             "repack .bin → safetensors|$work/c/pytorch_model.bin|$work/o.safetensors|" \
             "repack safetensors → .mdl (uncompressed)|$work/c/model.safetensors|$work/o.mdl|--uncompressed" \
             "repack safetensors → .mdl (LZ4)|$work/c/model.safetensors|$work/o.mdl|" \
             "repack .mdl (LZ4) → safetensors|$work/c/model.mdl|$work/o.safetensors|"; do
     IFS='|' read -r label in out flag <<<"$spec"
-    read -r s r p x < <(measure "$out" "$exe" repack "$in" "$out" -q $flag)
-    row "$label" "$bytes" "$s" "$r" "$p" "$x"
+    read -r s r p < <(measure "$out" "$exe" repack "$in" "$out" -q $flag)
+    row "$label" "$bytes" "$s" "$r" "$p" "$cps"
 done
 rm -rf "$work/c"
 
@@ -95,18 +93,18 @@ convert_rows() { # family layers hidden dtype label
     local b; b=$(stat -c %s "$d/model.safetensors")
     cp_src="$d/model.safetensors"
     header "$5, $((b / 1048576)) MiB"
-    read -r s r p x < <(measure "$work/copy2" cp "$cp_src" "$work/copy2")
-    row "cp (reference)" "$b" "$s" "$r" "$p" "$x"
-    read -r s r p x < <(measure "$d/model_to_cs-2.3.mdl" "$exe" convert "$d/model.safetensors" --model "$1" --src-fmt hf \
+    read -r cps r p < <(measure "$work/copy2" cp "$cp_src" "$work/copy2")
+    row "cp (reference)" "$b" "$cps" "$r" "$p" "$cps"
+    read -r s r p < <(measure "$d/model_to_cs-2.3.mdl" "$exe" convert "$d/model.safetensors" --model "$1" --src-fmt hf \
         --tgt-fmt cs-2.3 --config "$d/config.json" --no-progress-bar -q --force)
-    row "convert hf → cs-2.3 (LZ4 .mdl)" "$b" "$s" "$r" "$p" "$x"
+    row "convert hf → cs-2.3 (LZ4 .mdl)" "$b" "$s" "$r" "$p" "$cps"
     "$exe" convert "$d/model.safetensors" --model "$1" --src-fmt hf --tgt-fmt cs-2.3 --config "$d/config.json" -q --force >/dev/null
-    read -r s r p x < <(measure "$d/model_to_cs-2.3_to_hf" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
+    read -r s r p < <(measure "$d/model_to_cs-2.3_to_hf" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
         --src-fmt cs-2.3 --tgt-fmt hf --config "$d/config_to_cs-2.3.yaml" --export-safetensors --no-progress-bar -q --force)
-    row "convert cs-2.3 → hf (safetensors)" "$b" "$s" "$r" "$p" "$x"
-    read -r s r p x < <(measure "$d/model_to_cs-2.3_to_cs-2.4.mdl" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
+    row "convert cs-2.3 → hf (safetensors)" "$b" "$s" "$r" "$p" "$cps"
+    read -r s r p < <(measure "$d/model_to_cs-2.3_to_cs-2.4.mdl" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
         --src-fmt cs-2.3 --tgt-fmt cs-2.4 --config "$d/config_to_cs-2.3.yaml" --no-progress-bar -q --force)
-    row "convert cs-2.3 → cs-2.4 (rename only)" "$b" "$s" "$r" "$p" "$x"
+    row "convert cs-2.3 → cs-2.4 (rename only)" "$b" "$s" "$r" "$p" "$cps"
     rm -rf "$d"
 }
 convert_rows gpt2 12 768 f32 "GPT-2 124M (transposes and QKV splits)"

@@ -35,6 +35,10 @@ struct ChunkPlace {
 /// is asked for instead of doing it. (HDF5 1.10's H5Dget_chunk_info_by_coord walks every chunk of
 /// the dataset on each call: quadratic in the chunks.) False, with HDF5's error stack as it is,
 /// when the chunk is not allocated, HDF5 fails, or the file is not open through this driver.
-bool h5_locate_chunk(hid_t dset, const hsize_t* origin, ChunkPlace& out);
+/// `max_size` bounds the chunk's stored size when the caller knows one (LZ4's bound for the
+/// chunk): HDF5 then does one index look-up instead of two (the second finds the size first);
+/// a larger chunk is not found. Pass it only for a file known to be open through this driver
+/// (another driver would really read the chunk into a buffer of max_size bytes).
+bool h5_locate_chunk(hid_t dset, const hsize_t* origin, ChunkPlace& out, uint64_t max_size = 0);
 
 } // namespace ckpt::detail

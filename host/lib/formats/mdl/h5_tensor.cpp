@@ -22,12 +22,16 @@ std::shared_ptr<const H5File> H5File::open(const std::filesystem::path& path)
     f->m_id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
     if (f->m_id < 0)
         throw_input("{}: cannot open as an HDF5 file: {}", path.string(), h5_error_text());
-    try {
-        f->m_map = MappedFile::open(path);
-        f->m_stored = StoredBytes{f->m_map->data(), f->m_map->size()};
-    } catch (const InputError&) { // HDF5 reads it; only slower
-        f->m_map.reset();
+    // Chunks are read from the mapping only where the driver can say where they are.
+    if (h5_copy_driver() >= 0 && H5Pget_driver(fapl.get()) == h5_copy_driver()) {
+        try {
+            f->m_map = MappedFile::open(path);
+            f->m_stored = StoredBytes{f->m_map->data(), f->m_map->size()};
+        } catch (const InputError&) { // HDF5 reads it; only slower
+            f->m_map.reset();
+        }
     }
+    H5Eclear2(H5E_DEFAULT);
     return f;
 }
 

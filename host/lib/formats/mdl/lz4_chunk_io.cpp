@@ -392,7 +392,7 @@ bool find_stored_chunk(hid_t dset, const hsize_t* origin, StoredBytes& mapped, b
 {
     const unsigned char* at = nullptr;
     ChunkPlace place;
-    if (mapped.data && h5_locate_chunk(dset, origin, place)) {
+    if (mapped.data && h5_locate_chunk(dset, origin, place, max_size)) {
         out = {place.filter_mask, nullptr, static_cast<size_t>(place.size)};
         if (place.size > max_size)
             return true;
@@ -561,7 +561,7 @@ std::unique_ptr<MappedChunks> MappedChunks::open(hid_t dset, hid_t file_type, hi
         const unsigned char* raw = lz4_chunk_raw_payload(sc.bytes, sc.size, chunk_bytes);
         if (sc.bytes == copy.data()) { // the first chunk, read by HDF5 to check the mapping
             ChunkPlace place;
-            if (!raw || !h5_locate_chunk(dset, origin.data(), place) || !from.at(place.offset, place.size)) {
+            if (!raw || !h5_locate_chunk(dset, origin.data(), place, bound) || !from.at(place.offset, place.size)) {
                 H5Eclear2(H5E_DEFAULT);
                 return nullptr;
             }

@@ -22,7 +22,8 @@ namespace ckpt::detail {
 bool lz4_direct_enabled();
 
 /// An open HDF5 file's bytes mapped read-only, so stored chunks are read where they lie instead
-/// of being copied out by HDF5 (one pread per chunk). Empty when the file is not mapped.
+/// of being copied out by HDF5 (one pread per chunk). Empty when the file is not mapped; set only
+/// for files open through h5_copy_driver, which finds the chunks (h5_locate_chunk).
 struct StoredBytes {
     const std::byte* data = nullptr; // the whole file
     uint64_t size = 0;
