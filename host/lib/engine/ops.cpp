@@ -234,20 +234,16 @@ template <size_t ES, uint64_t T>
 void full_tile(const std::byte* src, uint64_t src_stride, std::byte* dst, uint64_t dst_stride)
 {
 #if defined(__SSE2__)
-    if constexpr (ES == 4 && T % 4 == 0) {
-        for (uint64_t i0 = 0; i0 < T; i0 += 4)
-            for (uint64_t j0 = 0; j0 < T; j0 += 4)
-                transpose_4x4_b32(src + (i0 * src_stride + j0) * 4, src_stride, dst + (j0 * dst_stride + i0) * 4,
-                                  dst_stride);
-        return;
-    }
-    if constexpr (ES == 2 && T % 8 == 0) {
-        for (uint64_t i0 = 0; i0 < T; i0 += 8)
-            for (uint64_t j0 = 0; j0 < T; j0 += 8)
-                transpose_8x8_b16(src + (i0 * src_stride + j0) * 2, src_stride, dst + (j0 * dst_stride + i0) * 2,
-                                  dst_stride);
-        return;
-    }
+    // Square B x B blocks, each transposed by `kernel` in registers.
+    auto blocks = [&](uint64_t B, auto kernel) {
+        for (uint64_t i0 = 0; i0 < T; i0 += B)
+            for (uint64_t j0 = 0; j0 < T; j0 += B)
+                kernel(src + (i0 * src_stride + j0) * ES, src_stride, dst + (j0 * dst_stride + i0) * ES, dst_stride);
+    };
+    if constexpr (ES == 4 && T % 4 == 0)
+        return blocks(4, transpose_4x4_b32);
+    if constexpr (ES == 2 && T % 8 == 0)
+        return blocks(8, transpose_8x8_b16);
 #endif
     constexpr uint64_t B = 8;
     static_assert(T % B == 0, "tile must be a multiple of the block");

@@ -42,12 +42,7 @@ TensorPtr random_tensor(DType dtype, std::vector<int64_t> shape, uint32_t seed)
 
 Node tree_of(const std::vector<std::pair<std::string, TensorPtr>>& tensors)
 {
-    Node model = Node::map();
-    for (const auto& [name, t] : tensors)
-        model.set(name, t);
-    Node root = Node::map();
-    root.set("model", model);
-    return root;
+    return test::model_tree(tensors);
 }
 
 TEST(CopyMappedBytes, CopiesMappedBytesAtTheOffsetAndNothingElse)

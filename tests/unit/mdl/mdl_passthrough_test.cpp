@@ -72,11 +72,7 @@ std::vector<std::pair<std::string, TensorPtr>> source_tensors()
 
 Node tree_of(const std::vector<std::pair<std::string, TensorPtr>>& tensors)
 {
-    Node model = Node::map();
-    for (const auto& [name, t] : tensors)
-        model.set(name, t);
-    Node root = Node::map();
-    root.set("model", model);
+    Node root = test::model_tree(tensors);
     root.set("step", Node(int64_t{3}));
     return root;
 }

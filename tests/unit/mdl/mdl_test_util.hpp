@@ -66,6 +66,17 @@ inline void expect_same_tree(const Node& a, const Node& b, const std::string& pa
     }
 }
 
+/// {"model": {name: tensor, ...}}: the tree a `.mdl` of these tensors holds.
+inline Node model_tree(const std::vector<std::pair<std::string, TensorPtr>>& tensors)
+{
+    Node model = Node::map();
+    for (const auto& [name, t] : tensors)
+        model.set(name, t);
+    Node root = Node::map();
+    root.set("model", model);
+    return root;
+}
+
 /// Root-level link names of an HDF5 file, read with the C API.
 inline std::vector<std::string> h5_root_names(const std::filesystem::path& p)
 {

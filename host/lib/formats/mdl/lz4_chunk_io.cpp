@@ -68,6 +68,23 @@ std::vector<hsize_t> grid_coords(const std::vector<hsize_t>& grid, uint64_t line
     return c;
 }
 
+// Where row `row` (counting rows of the last dimension) starts: the C-order grid index of its
+// chunk with the last grid coordinate 0, and the element offset inside that chunk.
+std::pair<uint64_t, uint64_t> row_start_in_chunks(uint64_t row, const std::vector<hsize_t>& dims,
+                                                  const std::vector<hsize_t>& chunk,
+                                                  const std::vector<uint64_t>& grid_stride,
+                                                  const std::vector<uint64_t>& chunk_stride)
+{
+    uint64_t base = 0, within = 0;
+    for (size_t k = dims.size() - 1; k-- > 0;) {
+        const uint64_t at = row % dims[k];
+        row /= dims[k];
+        base += at / chunk[k] * grid_stride[k];
+        within += at % chunk[k] * chunk_stride[k];
+    }
+    return {base, within};
+}
+
 // Calls run(src_elem, dst_elem, n) for every last-dimension run of the box [lo, hi) (absolute
 // element coordinates), where src is the element's C-order index in an array of extent
 // `src_extent` placed at `src_origin`, and dst likewise in `dst_extent` at `dst_origin`.
@@ -595,14 +612,8 @@ void MappedChunks::read(uint64_t first, uint64_t last, std::byte* dst) const
     const uint64_t row_len = m_dims[rank - 1], cw = m_chunk[rank - 1];
     for (uint64_t pos = first; pos < last;) {
         const uint64_t col0 = pos % row_len, col1 = std::min(row_len, col0 + (last - pos));
-        // The row's chunk (all but the last grid coordinate) and its offset inside the chunk.
-        uint64_t row = pos / row_len, base = 0, within = 0;
-        for (size_t k = rank - 1; k-- > 0;) {
-            const uint64_t at = row % m_dims[k];
-            row /= m_dims[k];
-            base += at / m_chunk[k] * m_grid_stride[k];
-            within += at % m_chunk[k] * m_chunk_stride[k];
-        }
+        const auto [base, within] =
+            row_start_in_chunks(pos / row_len, m_dims, m_chunk, m_grid_stride, m_chunk_stride);
         for (uint64_t c = col0 / cw; c * cw < col1; ++c) {
             const uint64_t lo = std::max(col0, c * cw), hi = std::min(col1, (c + 1) * cw);
             std::memcpy(dst, m_plain[base + c] + (within + lo - c * cw) * m_es, (hi - lo) * m_es);
@@ -832,13 +843,7 @@ bool Lz4ChunkReader::read_cached_row(uint64_t first, uint64_t last, std::byte* d
     const uint64_t col0 = first % row_len;
     if (last - first > row_len - col0)
         return false; // crosses a row
-    uint64_t row = first / row_len, base = 0, within = 0;
-    for (size_t k = rank - 1; k-- > 0;) {
-        const uint64_t at = row % m_dims[k];
-        row /= m_dims[k];
-        base += at / m_chunk[k] * m_grid_stride[k];
-        within += at % m_chunk[k] * m_chunk_stride[k];
-    }
+    const auto [base, within] = row_start_in_chunks(first / row_len, m_dims, m_chunk, m_grid_stride, m_chunk_stride);
     const uint64_t cw = m_chunk[rank - 1];
     const uint64_t col1 = col0 + (last - first);
     for (uint64_t c = col0 / cw; c * cw < col1; ++c)
