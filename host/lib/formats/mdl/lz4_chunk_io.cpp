@@ -401,9 +401,9 @@ struct StoredChunk {
 
 // Finds the stored chunk at `origin`: false when it is not allocated or HDF5 cannot say (the
 // caller reads through HDF5 or reports; HDF5's error stack is left as it is). Its bytes come from
-// the mapping where `mapped` has one; the first chunk read that way is also read by HDF5 and
-// compared, and a mapping that disagrees is dropped for good. Otherwise HDF5 copies the chunk
-// into `copy`. A chunk larger than `max_size` is returned with its size and no bytes.
+// the mapping where `mapped` has one; the first chunk found that way is also read by HDF5 into
+// `copy` and compared, and a mapping that disagrees is dropped for good. Otherwise HDF5 copies
+// the chunk into `copy`. A chunk larger than `max_size` is returned with its size and no bytes.
 bool find_stored_chunk(hid_t dset, const hsize_t* origin, StoredBytes& mapped, bool& checked, size_t max_size,
                        std::vector<unsigned char>& copy, StoredChunk& out)
 {
@@ -437,6 +437,8 @@ bool find_stored_chunk(hid_t dset, const hsize_t* origin, StoredBytes& mapped, b
         checked = true;
         if (disagrees)
             mapped = {};
+        else
+            out.bytes = at; // the same bytes, where they lie
     }
     return true;
 }
@@ -570,20 +572,12 @@ std::unique_ptr<MappedChunks> MappedChunks::open(hid_t dset, hid_t file_type, hi
             origin[k] *= m->m_chunk[k];
         StoredChunk sc;
         const bool found = find_stored_chunk(dset, origin.data(), from, checked, bound, copy, sc);
-        // Only chunks that lie raw in the mapping: anything else is the reader's to handle.
-        if (!found || !from.data || sc.mask != 0 || !sc.bytes || (sc.bytes == copy.data() && linear != 0)) {
+        // Only chunks that lie in the mapping: anything else is the reader's to handle.
+        if (!found || !from.data || sc.mask != 0 || !sc.bytes || sc.bytes == copy.data()) {
             H5Eclear2(H5E_DEFAULT);
             return nullptr;
         }
         const unsigned char* raw = lz4_chunk_raw_payload(sc.bytes, sc.size, chunk_bytes);
-        if (sc.bytes == copy.data()) { // the first chunk, read by HDF5 to check the mapping
-            ChunkPlace place;
-            if (!raw || !h5_locate_chunk(dset, origin.data(), place, bound) || !from.at(place.offset, place.size)) {
-                H5Eclear2(H5E_DEFAULT);
-                return nullptr;
-            }
-            raw = lz4_chunk_raw_payload(from.at(place.offset, place.size), place.size, chunk_bytes);
-        }
         if (!raw) { // LZ4 shrank this one: decode it now if the budget allows
             if (!reserve_decoded(chunk_bytes))
                 return nullptr;
