@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ckpt {
 
 uint64_t TensorInfo::numel() const
@@ -25,6 +29,68 @@ uint64_t TensorInfo::numel() const
 std::string describe(const TensorInfo& info)
 {
     return fmt::format("{}[{}]", dtype_name(info.dtype), fmt::join(info.shape, ", "));
+}
+
+MatrixShape matrix_shape(const TensorInfo& info)
+{
+    const uint64_t n = info.numel();
+    if (info.shape.size() < 2)
+        return {n == 0 ? 0u : 1u, n};
+    const auto cols = static_cast<uint64_t>(info.shape.back());
+    return {cols == 0 ? 0 : n / cols, cols};
+}
+
+void check_box(const TensorInfo& info, uint64_t row, uint64_t col, uint64_t rows, uint64_t cols)
+{
+    const MatrixShape m = matrix_shape(info);
+    if (row > m.rows || rows > m.rows - row || col > m.cols || cols > m.cols - col)
+        throw Error(ExitCode::input, fmt::format("read of rows [{}, {}) x columns [{}, {}) is outside {}", row,
+                                                 row + rows, col, col + cols, describe(info)));
+}
+
+void copy_rows(std::byte* dst, uint64_t dst_pitch, const std::byte* src, uint64_t src_pitch, uint64_t rows,
+               uint64_t row_bytes)
+{
+#if defined(__SSE2__)
+    if (row_bytes % 16 == 0 && row_bytes <= 128) {
+        for (uint64_t r = 0; r < rows; ++r, dst += dst_pitch, src += src_pitch)
+            for (uint64_t b = 0; b < row_bytes; b += 16)
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + b),
+                                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + b)));
+        return;
+    }
+#endif
+    for (uint64_t r = 0; r < rows; ++r, dst += dst_pitch, src += src_pitch)
+        std::memcpy(dst, src, row_bytes);
+}
+
+bool TensorData::view_box(uint64_t row, uint64_t col, BoxView& out) const
+{
+    const std::byte* p = data();
+    if (!p)
+        return false;
+    const MatrixShape m = matrix_shape(info());
+    out = {p + (row * m.cols + col) * dtype_size(info().dtype), m.cols, m.rows - row, m.cols - col};
+    return true;
+}
+
+void TensorData::read_box(uint64_t row, uint64_t col, uint64_t rows, uint64_t cols, std::byte* dst,
+                          uint64_t dst_stride) const
+{
+    check_box(info(), row, col, rows, cols);
+    const uint64_t es = dtype_size(info().dtype);
+    const uint64_t width = matrix_shape(info()).cols;
+    walk_box(rows, cols, [&](uint64_t r, uint64_t c, uint64_t h, uint64_t w) -> std::pair<uint64_t, uint64_t> {
+        BoxView v;
+        if (!view_box(row + r, col + c, v) || v.rows == 0 || v.cols == 0) { // one row, read
+            read(((row + r) * width + col + c) * es, dst + (r * dst_stride + c) * es, w * es);
+            return {1, w};
+        }
+        h = std::min(h, v.rows);
+        w = std::min(w, v.cols);
+        copy_rows(dst + (r * dst_stride + c) * es, dst_stride * es, v.data, v.stride * es, h, w * es);
+        return {h, w};
+    });
 }
 
 namespace {

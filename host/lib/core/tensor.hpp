@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ckpt {
@@ -26,6 +27,20 @@ struct TensorInfo {
 
 /// "F32[2, 64]" for messages.
 std::string describe(const TensorInfo& info);
+
+/// A tensor seen as a matrix: its last dimension's elements make a row (rank 0 and 1: one row).
+/// Box reads and views below address elements by (row, column) of this matrix.
+struct MatrixShape {
+    uint64_t rows = 0, cols = 0;
+};
+MatrixShape matrix_shape(const TensorInfo& info);
+
+/// Elements of a tensor that lie in memory at one row stride, starting at some (row, col).
+struct BoxView {
+    const std::byte* data = nullptr; // the element at (row, col)
+    uint64_t stride = 0;             // elements from one row to the next
+    uint64_t rows = 0, cols = 0;     // rows and columns from (row, col) on that lie so
+};
 
 /// The bytes of one tensor, produced on demand. Implementations: a span of a mapped file, a
 /// strided gather from a pickle storage, an HDF5 dataset, a computed plan op. Readers keep
@@ -54,7 +69,43 @@ public:
     /// memory and for ops that only compute from such. Lets a writer spread reading over its
     /// pool. Wrappers that count reads say no (writers reach past them with stored_source()).
     virtual bool concurrent_reads() const { return data() != nullptr; }
+    /// Where the element at (row, col) of the matrix shape lies in memory, with how many rows
+    /// and columns from there lie at one stride (a stored chunk, a column range of a mapping);
+    /// false when the bytes must be computed or read. (row, col) must lie inside the tensor.
+    /// The default offers data(). Thread safe when concurrent_reads() is.
+    virtual bool view_box(uint64_t row, uint64_t col, BoxView& out) const;
+    /// Copies rows [row, row + rows) x columns [col, col + cols) of the matrix shape into `dst`,
+    /// its rows `dst_stride` elements apart. The default copies from view_box() where it can and
+    /// read()s row by row elsewhere; a transpose writes straight into `dst`. InputError when the
+    /// box is outside the tensor or the source cannot be read.
+    virtual void read_box(uint64_t row, uint64_t col, uint64_t rows, uint64_t cols, std::byte* dst,
+                          uint64_t dst_stride) const;
 };
+
+/// Throws InputError unless the box lies inside `info`'s matrix shape.
+void check_box(const TensorInfo& info, uint64_t row, uint64_t col, uint64_t rows, uint64_t cols);
+
+/// Copies `rows` rows of `row_bytes` bytes, `src_pitch` bytes apart, to rows `dst_pitch` apart.
+/// Short rows (the 48-byte rows of a chunk 12 elements wide) are copied inline, not by memcpy calls.
+void copy_rows(std::byte* dst, uint64_t dst_pitch, const std::byte* src, uint64_t src_pitch, uint64_t rows,
+               uint64_t row_bytes);
+
+/// Covers a box of `rows` x `cols` in pieces: piece(r, c, max_rows, max_cols) handles a piece at
+/// box offset (r, c) of at most max_rows x max_cols and returns the {rows, cols} it covered (at
+/// least 1 x 1). Column strips narrow to the pieces met, so every element is covered (twice where
+/// the pieces of one strip differ in width, which a regular chunk grid never does).
+template <class Piece>
+void walk_box(uint64_t rows, uint64_t cols, Piece&& piece)
+{
+    for (uint64_t c = 0, strip = 0; c < cols; c += strip) {
+        strip = cols - c;
+        for (uint64_t r = 0; r < rows;) {
+            const auto [h, w] = piece(r, c, rows - r, strip);
+            strip = w < strip ? w : strip;
+            r += h;
+        }
+    }
+}
 
 /// The innermost tensor reached through passthrough_of() (only while info stays the same);
 /// `t` itself when it wraps nothing.

@@ -110,6 +110,42 @@ void OpTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
         do_read(offset, dst, size);
 }
 
+bool OpTensor::map_box(uint64_t, uint64_t, BoxSource&) const
+{
+    return false;
+}
+
+bool OpTensor::view_box(uint64_t row, uint64_t col, BoxView& out) const
+{
+    BoxSource s;
+    if (!map_box(row, col, s))
+        return TensorData::view_box(row, col, out);
+    if (!m_inputs[s.input]->view_box(s.row, s.col, out))
+        return false;
+    out.rows = std::min(out.rows, s.rows);
+    out.cols = std::min(out.cols, s.cols);
+    return true;
+}
+
+void OpTensor::read_box(uint64_t row, uint64_t col, uint64_t rows, uint64_t cols, std::byte* dst,
+                        uint64_t dst_stride) const
+{
+    check_box(m_info, row, col, rows, cols);
+    BoxSource s;
+    if (rows == 0 || cols == 0)
+        return;
+    if (!map_box(row, col, s))
+        return TensorData::read_box(row, col, rows, cols, dst, dst_stride);
+    const uint64_t es = dtype_size(m_info.dtype);
+    walk_box(rows, cols, [&](uint64_t r, uint64_t c, uint64_t h, uint64_t w) -> std::pair<uint64_t, uint64_t> {
+        map_box(row + r, col + c, s);
+        h = std::min(h, s.rows);
+        w = std::min(w, s.cols);
+        m_inputs[s.input]->read_box(s.row, s.col, h, w, dst + (r * dst_stride + c) * es, dst_stride);
+        return {h, w};
+    });
+}
+
 void OpTensor::read_by_elements(uint64_t offset, std::byte* dst, uint64_t size) const
 {
     const uint64_t es = dtype_size(m_info.dtype);
@@ -267,6 +303,47 @@ inline void copy_elem(std::byte* dst, const std::byte* src)
     std::memcpy(dst, src, ES);
 }
 
+// Transposes an h x w tile smaller than a full one (h, w <= T): register blocks where they fit,
+// element by element along the ragged edges.
+template <size_t ES>
+void part_tile(const std::byte* src, uint64_t ss, std::byte* dst, uint64_t ds, uint64_t h, uint64_t w)
+{
+    uint64_t bh = 0, bw = 0; // the part done in blocks
+#if defined(__SSE2__)
+    auto blocks = [&](uint64_t B, auto kernel) {
+        bh = h / B * B;
+        bw = w / B * B;
+        for (uint64_t i0 = 0; i0 < bh; i0 += B)
+            for (uint64_t j0 = 0; j0 < bw; j0 += B)
+                kernel(src + (i0 * ss + j0) * ES, ss, dst + (j0 * ds + i0) * ES, ds);
+    };
+    if constexpr (ES == 4)
+        blocks(4, transpose_4x4_b32);
+    if constexpr (ES == 2)
+        blocks(8, transpose_8x8_b16);
+#endif
+    for (uint64_t i = 0; i < h; ++i)
+        for (uint64_t j = i < bh ? bw : 0; j < w; ++j)
+            copy_elem<ES>(dst + (j * ds + i) * ES, src + (i * ss + j) * ES);
+}
+
+// Transposes an h x w block (source rows `ss` elements apart) into w rows of h (`ds` apart), in
+// tiles that keep both sides in cache.
+template <size_t ES>
+void transpose_block(const std::byte* src, uint64_t ss, std::byte* dst, uint64_t ds, uint64_t h, uint64_t w)
+{
+    constexpr uint64_t T = 32;
+    for (uint64_t i = 0; i < h; i += T)
+        for (uint64_t j = 0; j < w; j += T) {
+            const std::byte* s = src + (i * ss + j) * ES;
+            std::byte* d = dst + (j * ds + i) * ES;
+            if (h - i >= T && w - j >= T)
+                full_tile<ES, T>(s, ss, d, ds);
+            else
+                part_tile<ES>(s, ss, d, ds, std::min(T, h - i), std::min(T, w - j));
+        }
+}
+
 template <class Fn>
 void with_elem_size(uint64_t es, Fn&& fn)
 {
@@ -305,6 +382,15 @@ protected:
     void do_read(uint64_t offset, std::byte* dst, uint64_t size) const override
     {
         inputs()[0]->read(offset, dst, size);
+    }
+    bool map_box(uint64_t row, uint64_t col, BoxSource& out) const override
+    {
+        const TensorInfo& in = inputs()[0]->info();
+        const MatrixShape m = matrix_shape(info());
+        if (in.dtype != info().dtype || matrix_shape(in).cols != m.cols)
+            return false; // rows of another length: computed from bytes
+        out = {0, row, col, m.rows - row, m.cols - col};
+        return true;
     }
 };
 
@@ -346,6 +432,19 @@ protected:
             size -= len;
         }
     }
+    bool map_box(uint64_t row, uint64_t col, BoxSource& out) const override
+    {
+        const MatrixShape m = matrix_shape(info());
+        if (static_cast<size_t>(m_axis) + 1 >= info().shape.size()) { // a column range of the input
+            out = {0, row, static_cast<uint64_t>(m_index) * m.cols + col, m.rows - row, m.cols - col};
+            return true;
+        }
+        // Row ranges: `part` rows of every `slab` rows of the input, from row `base` of each.
+        const uint64_t row_bytes = m.cols * dtype_size(info().dtype);
+        const uint64_t part = m_block / row_bytes, slab = m_stride / row_bytes, within = row % part;
+        out = {0, row / part * slab + m_base / row_bytes + within, col, part - within, m.cols - col};
+        return true;
+    }
 
 private:
     int64_t m_axis, m_index, m_count;
@@ -378,9 +477,7 @@ protected:
         while (size) {
             const uint64_t o = offset / m_out_block;
             const uint64_t within = offset % m_out_block;
-            // The last input whose block starts at or before `within` (skips empty blocks).
-            const size_t k = static_cast<size_t>(
-                std::upper_bound(m_starts.begin(), m_starts.end(), within) - m_starts.begin() - 1);
+            const size_t k = part_at(within);
             const uint64_t in_within = within - m_starts[k];
             const uint64_t len = std::min(size, m_blocks[k] - in_within);
             inputs()[k]->read(o * m_blocks[k] + in_within, dst, len);
@@ -389,8 +486,32 @@ protected:
             size -= len;
         }
     }
+    bool map_box(uint64_t row, uint64_t col, BoxSource& out) const override
+    {
+        const MatrixShape m = matrix_shape(info());
+        const uint64_t es = dtype_size(info().dtype);
+        if (static_cast<size_t>(m_axis) + 1 >= info().shape.size()) { // inputs side by side
+            const size_t k = part_at(col * es);
+            const uint64_t c = col - m_starts[k] / es;
+            out = {k, row, c, m.rows - row, m_blocks[k] / es - c};
+            return true;
+        }
+        // Inputs one below the other, in slabs of `slab` rows.
+        const uint64_t row_bytes = m.cols * es;
+        const uint64_t slab = m_out_block / row_bytes, within = row % slab;
+        const size_t k = part_at(within * row_bytes);
+        const uint64_t at = within - m_starts[k] / row_bytes, part = m_blocks[k] / row_bytes;
+        out = {k, row / slab * part + at, col, part - at, m.cols - col};
+        return true;
+    }
 
 private:
+    // The last input whose block starts at or before byte `within` of a slab (skips empty ones).
+    size_t part_at(uint64_t within) const
+    {
+        return static_cast<size_t>(std::upper_bound(m_starts.begin(), m_starts.end(), within) - m_starts.begin() - 1);
+    }
+
     int64_t m_axis;
     std::vector<uint64_t> m_starts, m_blocks;
     uint64_t m_out_block = 0;
@@ -424,6 +545,16 @@ protected:
             dst += len;
             size -= len;
         }
+    }
+    bool map_box(uint64_t row, uint64_t col, BoxSource& out) const override
+    {
+        if (info().shape.size() < 2)
+            return false; // elements permuted one by one
+        const MatrixShape m = matrix_shape(info());
+        const uint64_t per = m_row_bytes / (m.cols * dtype_size(info().dtype)); // matrix rows per permuted row
+        const uint64_t within = row % per;
+        out = {0, static_cast<uint64_t>(m_rows[row / per]) * per + within, col, per - within, m.cols - col};
+        return true;
     }
 
 private:
@@ -498,12 +629,10 @@ public:
             m_mode = Mode::identity;
         } else if (r == 2) {
             m_mode = Mode::tiled;
-            m_b = 1;
             m_r = c.in_shape[0];
             m_c = c.in_shape[1];
         } else if (r == 3 && c.perm[0] == 0 && c.perm[1] == 2 && c.perm[2] == 1) {
-            m_mode = Mode::tiled;
-            m_b = c.in_shape[0];
+            m_mode = Mode::tiled; // c.in_shape[0] batches of R x C
             m_r = c.in_shape[1];
             m_c = c.in_shape[2];
         } else {
@@ -518,6 +647,10 @@ public:
                 m_src_stride[k] = in_stride[c.perm[k]];
             }
         }
+        // Whether rows of the matrix shapes are the tiles' rows: then boxes of this op are boxes
+        // of its tiles (output), and its tiles can be read as boxes of the input (input).
+        m_out_boxes = m_mode == Mode::tiled && matrix_shape(info()).cols == m_r;
+        m_in_boxes = m_mode == Mode::tiled && matrix_shape(in->info()).cols == m_c;
     }
     const std::byte* data() const override
     {
@@ -544,97 +677,77 @@ protected:
     {
         if (m_mode == Mode::gather)
             return gather(first, count, dst);
-        const uint64_t rc = m_r * m_c;
+        // Output rows of R elements: a partial first row, whole rows, a partial last row.
+        const uint64_t R = m_r, C = m_c;
         while (count) {
-            const uint64_t b = first / rc;
-            const uint64_t l0 = first % rc;
-            const uint64_t len = std::min(count, rc - l0);
-            with_elem_size(m_es, [&](auto es) { tile<decltype(es)::value>(b, l0, len, dst); });
-            first += len;
-            count -= len;
-            dst += len * m_es;
+            const uint64_t y = first / R, i = first % R; // out row (batch * C + j), column
+            const uint64_t whole = i == 0 ? std::min(count / R, C - y % C) : 0;
+            const uint64_t rows = whole ? whole : 1, cols = whole ? R : std::min(count, R - i);
+            out_box(y, i, rows, cols, dst, R);
+            first += rows * cols;
+            count -= rows * cols;
+            dst += rows * cols * m_es;
+        }
+    }
+
+public:
+    void read_box(uint64_t row, uint64_t col, uint64_t rows, uint64_t cols, std::byte* dst,
+                  uint64_t dst_stride) const override
+    {
+        if (!m_out_boxes)
+            return OpTensor::read_box(row, col, rows, cols, dst, dst_stride);
+        check_box(info(), row, col, rows, cols);
+        if (cols == 0)
+            return;
+        for (uint64_t r = 0; r < rows;) { // rows of one batch at a time
+            const uint64_t n = std::min(rows - r, m_c - (row + r) % m_c);
+            out_box(row + r, col, n, cols, dst + r * dst_stride * m_es, dst_stride);
+            r += n;
         }
     }
 
 private:
     enum class Mode { identity, tiled, gather };
 
-    // Output elements [l0, l0 + len) of batch b, where out[j][i] = in[i][j] (j < C, i < R).
-    template <size_t ES>
-    void tile(uint64_t b, uint64_t l0, uint64_t len, std::byte* dst) const
+    // Output rows [y, y + rows) (one batch) x columns [i, i + cols) into dst, rows `ds` apart:
+    // the source box rows [b*R + i, ...) x columns [j, j + rows), transposed.
+    void out_box(uint64_t y, uint64_t i, uint64_t rows, uint64_t cols, std::byte* dst, uint64_t ds) const
     {
-        const uint64_t R = m_r, C = m_c;
-        const uint64_t j_first = l0 / R, j_last = (l0 + len - 1) / R;
-        // The rows i of output row j that the request covers.
-        auto i_lo = [&](uint64_t j) { return j == j_first ? l0 - j * R : 0; };
-        auto i_hi = [&](uint64_t j) { return j == j_last ? l0 + len - j * R : R; };
-        std::byte* out = dst - l0 * ES; // out + (j*R + i)*ES is the destination of (j, i)
+        const uint64_t b = y / m_c, j = y % m_c;
+        with_elem_size(m_es, [&](auto es) { source_box<decltype(es)::value>(b * m_r + i, j, cols, rows, dst, ds); });
+    }
 
-        if (const std::byte* src = inputs()[0]->data()) {
-            constexpr uint64_t kTile = 32;
-            const std::byte* base = src + b * R * C * ES;
-            // Source rows outermost: each pass reads a few source rows along the whole band.
-            for (uint64_t ib = 0; ib < R; ib += kTile) {
-                const uint64_t ie = std::min(ib + kTile, R);
-                for (uint64_t jb = j_first; jb <= j_last; jb += kTile) {
-                    const uint64_t je = std::min(jb + kTile, j_last + 1);
-                    if (je - jb == kTile && ie - ib == kTile && i_lo(jb) <= ib && i_hi(je - 1) >= ie) {
-                        full_tile<ES, kTile>(base + (ib * C + jb) * ES, C, out + (jb * R + ib) * ES, R);
-                        continue;
-                    }
-                    for (uint64_t j = jb; j < je; ++j) {
-                        const uint64_t lo = std::max(ib, i_lo(j)), hi = std::min(ie, i_hi(j));
-                        std::byte* o = out + (j * R + lo) * ES;
-                        const std::byte* p = base + (lo * C + j) * ES;
-                        for (uint64_t i = lo; i < hi; ++i, o += ES, p += C * ES)
-                            copy_elem<ES>(o, p);
-                    }
-                }
-            }
-            return;
-        }
-
-        // No mapping: read bands of J output rows (= J source columns) from blocks of I source
-        // rows into a buffer of at most kPieceBytes.
-        const uint64_t rows_needed = j_last - j_first + 1;
-        const uint64_t J = std::clamp<uint64_t>(kPieceBytes / (ES * R), 1, rows_needed);
-        const uint64_t I = std::clamp<uint64_t>(kPieceBytes / (ES * J), 1, R);
-        note_scratch(I * J * ES);
-        const ScratchLease lease(I * J * ES);
-        std::byte* scratch = lease.data();
+    // Transposes source rows [r0, r0 + h) x columns [c0, c0 + w) into dst (w rows of h, `ds`
+    // apart). Where the input lies in memory (a mapping, stored chunks) it is read from there;
+    // elsewhere bands of it are read into this thread's scratch first.
+    template <size_t ES>
+    void source_box(uint64_t r0, uint64_t c0, uint64_t h, uint64_t w, std::byte* dst, uint64_t ds) const
+    {
         const TensorData& in = *inputs()[0];
-        constexpr uint64_t kTile = 32;
-        for (uint64_t jb = j_first; jb <= j_last; jb += J) {
-            const uint64_t je = std::min(jb + J, j_last + 1);
-            const uint64_t w = je - jb;
-            for (uint64_t ib = 0; ib < R; ib += I) {
-                const uint64_t ie = std::min(ib + I, R);
-                const bool needed = w > 2 || (i_lo(jb) < ie && i_hi(jb) > ib) ||
-                                    (i_lo(je - 1) < ie && i_hi(je - 1) > ib);
-                if (!needed)
-                    continue;
-                for (uint64_t i = ib; i < ie; ++i)
-                    in.read(((b * R + i) * C + jb) * ES, scratch + (i - ib) * w * ES, w * ES);
-                // The block holds source rows [ib, ie) × columns [jb, je), row stride w: copied
-                // out in tiles, as from a mapping (column by column was a cache miss per element).
-                for (uint64_t it = ib; it < ie; it += kTile) {
-                    const uint64_t iu = std::min(it + kTile, ie);
-                    for (uint64_t jt = jb; jt < je; jt += kTile) {
-                        const uint64_t ju = std::min(jt + kTile, je);
-                        const std::byte* from = scratch + ((it - ib) * w + (jt - jb)) * ES;
-                        if (iu - it == kTile && ju - jt == kTile && i_lo(jt) <= it && i_hi(ju - 1) >= iu) {
-                            full_tile<ES, kTile>(from, w, out + (jt * R + it) * ES, R);
-                            continue;
-                        }
-                        for (uint64_t j = jt; j < ju; ++j) {
-                            const uint64_t lo = std::max(it, i_lo(j)), hi = std::min(iu, i_hi(j));
-                            for (uint64_t i = lo; i < hi; ++i)
-                                copy_elem<ES>(out + (j * R + i) * ES, scratch + ((i - ib) * w + (j - jb)) * ES);
-                        }
-                    }
-                }
+        // At most kPieceBytes of source columns per piece: bounds the scratch of unmapped reads.
+        const uint64_t max_w = std::max<uint64_t>(1, kPieceBytes / ES);
+        walk_box(h, w, [&](uint64_t r, uint64_t c, uint64_t mh, uint64_t mw) -> std::pair<uint64_t, uint64_t> {
+            mw = std::min(mw, max_w);
+            std::byte* out = dst + (c * ds + r) * ES;
+            BoxView v;
+            if (m_in_boxes && in.view_box(r0 + r, c0 + c, v) && v.rows && v.cols) {
+                mh = std::min(mh, v.rows);
+                mw = std::min(mw, v.cols);
+                transpose_block<ES>(v.data, v.stride, out, ds, mh, mw);
+                return {mh, mw};
             }
-        }
+            mh = std::clamp<uint64_t>(kPieceBytes / (ES * mw), 1, mh);
+            note_scratch(mh * mw * ES);
+            const ScratchLease lease(mh * mw * ES);
+            if (m_in_boxes) {
+                in.read_box(r0 + r, c0 + c, mh, mw, lease.data(), mw);
+            } else { // the input's rows are not the tiles' rows: read each as a byte range
+                for (uint64_t k = 0; k < mh; ++k)
+                    in.read(((r0 + r + k) * m_c + c0 + c) * ES, lease.data() + k * mw * ES, mw * ES);
+            }
+            transpose_block<ES>(lease.data(), mw, out, ds, mh, mw);
+            return {mh, mw};
+        });
     }
 
     void gather(uint64_t first, uint64_t count, std::byte* dst) const
@@ -674,7 +787,8 @@ private:
     std::vector<int64_t> m_given;
     Mode m_mode = Mode::identity;
     uint64_t m_es = 1;
-    uint64_t m_b = 1, m_r = 0, m_c = 0;
+    uint64_t m_r = 0, m_c = 0; // each batch transposes R x C into C x R
+    bool m_out_boxes = false, m_in_boxes = false;
     std::vector<uint64_t> m_out_shape, m_src_stride;
     mutable std::mutex m_mutex;
     mutable std::vector<std::byte> m_cache;

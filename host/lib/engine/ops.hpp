@@ -130,8 +130,24 @@ public:
 
     /// Checks the range (InputError when outside the tensor), then computes it.
     void read(uint64_t offset, std::byte* dst, uint64_t size) const final;
+    /// Ops that move pieces of rows (copy, reshape keeping the last dimension, split, concat, row
+    /// permutation) pass box reads and views on to their inputs' boxes, so the stored chunks and
+    /// the transposes beneath them are reached; the others compute row by row.
+    bool view_box(uint64_t row, uint64_t col, BoxView& out) const override;
+    void read_box(uint64_t row, uint64_t col, uint64_t rows, uint64_t cols, std::byte* dst,
+                  uint64_t dst_stride) const override;
 
 protected:
+    /// Where a box of the output begins in an input.
+    struct BoxSource {
+        size_t input = 0;
+        uint64_t row = 0, col = 0;   // in the input's matrix shape
+        uint64_t rows = 0, cols = 0; // how far the output continues the input from there
+    };
+    /// For ops whose output rows are pieces of their inputs' rows: where output element (row,
+    /// col) is. False (the default) for ops that compute their elements; an op answers the same
+    /// for every element.
+    virtual bool map_box(uint64_t row, uint64_t col, BoxSource& out) const;
     virtual void do_read(uint64_t offset, std::byte* dst, uint64_t size) const = 0;
     /// Records that a buffer of `bytes` is (about to be) held.
     void note_scratch(uint64_t bytes) const;

@@ -48,6 +48,49 @@ private:
 
 inline TensorPtr unmapped(TensorPtr t) { return std::make_shared<Unmapped>(std::move(t)); }
 
+/// A matrix stored chunk by chunk (ch x cw chunks, ragged at the edges), as an HDF5 dataset's
+/// chunks lie in a mapping: no data(), but view_box() offers each chunk where it is stored.
+class ChunkStored final : public TensorData {
+public:
+    ChunkStored(const TensorData& from, uint64_t ch, uint64_t cw) : m_info(from.info()), m_ch(ch), m_cw(cw)
+    {
+        const MatrixShape m = matrix_shape(m_info);
+        m_rows = m.rows;
+        m_cols = m.cols;
+        m_es = dtype_size(m_info.dtype);
+        m_grid_cols = (m_cols + cw - 1) / cw;
+        const std::vector<std::byte> flat = read_all(from);
+        m_chunks.resize(((m_rows + ch - 1) / ch) * m_grid_cols, std::vector<std::byte>(ch * cw * m_es));
+        for (uint64_t r = 0; r < m_rows; ++r)
+            for (uint64_t c = 0; c < m_cols; ++c)
+                std::memcpy(at(r, c), flat.data() + (r * m_cols + c) * m_es, m_es);
+    }
+    const TensorInfo& info() const override { return m_info; }
+    bool concurrent_reads() const override { return true; }
+    void read(uint64_t offset, std::byte* dst, uint64_t size) const override
+    {
+        for (uint64_t b = 0; b < size; ++b) {
+            const uint64_t e = (offset + b) / m_es;
+            dst[b] = at(e / m_cols, e % m_cols)[(offset + b) % m_es];
+        }
+    }
+    bool view_box(uint64_t row, uint64_t col, BoxView& out) const override
+    {
+        out = {at(row, col), m_cw, std::min(m_ch - row % m_ch, m_rows - row), std::min(m_cw - col % m_cw, m_cols - col)};
+        return true;
+    }
+
+private:
+    std::byte* at(uint64_t r, uint64_t c) const
+    {
+        auto& chunk = m_chunks[(r / m_ch) * m_grid_cols + c / m_cw];
+        return chunk.data() + ((r % m_ch) * m_cw + c % m_cw) * m_es;
+    }
+    TensorInfo m_info;
+    uint64_t m_ch, m_cw, m_rows = 0, m_cols = 0, m_es = 1, m_grid_cols = 1;
+    mutable std::vector<std::vector<std::byte>> m_chunks;
+};
+
 template <class T>
 std::vector<T> values_of(const TensorData& t)
 {

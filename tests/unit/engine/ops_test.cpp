@@ -694,3 +694,88 @@ TEST(Ops, ConcurrentReadsOnlyWhereNoStateIsKept)
     EXPECT_FALSE(split(transpose(unmapped(mapped)), 0, 0, 2)->concurrent_reads());
     EXPECT_FALSE(transpose(iota_f32({2, 3, 4}), {1, 0, 2})->concurrent_reads()); // gather caches
 }
+
+namespace {
+
+// Rows 0, k, 2k, ... modulo n: a permutation when k and n are coprime.
+std::vector<int64_t> rows_times(int64_t n, int64_t k)
+{
+    std::vector<int64_t> r(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        r[static_cast<size_t>(i)] = i * k % n;
+    return r;
+}
+
+// Every box of `t` read with read_box (rows a few elements apart) equals the same box cut from
+// one flat read, and so does every view offered.
+void expect_boxes_match_flat_reads(const TensorData& t, const std::string& what)
+{
+    const std::vector<std::byte> full = read_all(t);
+    const MatrixShape m = matrix_shape(t.info());
+    const uint64_t es = dtype_size(t.info().dtype);
+    const uint64_t rs[] = {0, 1, m.rows / 3, m.rows - 1}, cs[] = {0, 2, m.cols / 2, m.cols - 1};
+    for (uint64_t r0 : rs)
+        for (uint64_t c0 : cs)
+            for (uint64_t h : {uint64_t{1}, uint64_t{5}, m.rows - r0})
+                for (uint64_t w : {uint64_t{1}, uint64_t{7}, m.cols - c0}) {
+                    h = std::min(h, m.rows - r0);
+                    w = std::min(w, m.cols - c0);
+                    const uint64_t stride = w + 3;
+                    std::vector<std::byte> got(h * stride * es, std::byte{0xEE});
+                    t.read_box(r0, c0, h, w, got.data(), stride);
+                    for (uint64_t r = 0; r < h; ++r)
+                        ASSERT_EQ(std::memcmp(got.data() + r * stride * es, full.data() + ((r0 + r) * m.cols + c0) * es,
+                                              w * es),
+                                  0)
+                            << what << ": box at (" << r0 << ", " << c0 << ") of " << h << " x " << w << ", row " << r;
+                    BoxView v;
+                    if (!t.view_box(r0, c0, v))
+                        continue;
+                    ASSERT_GE(v.rows, 1u);
+                    ASSERT_GE(v.cols, 1u);
+                    ASSERT_LE(v.rows, m.rows - r0);
+                    ASSERT_LE(v.cols, m.cols - c0);
+                    for (uint64_t r = 0; r < v.rows; ++r)
+                        ASSERT_EQ(std::memcmp(v.data + r * v.stride * es, full.data() + ((r0 + r) * m.cols + c0) * es,
+                                              v.cols * es),
+                                  0)
+                            << what << ": view at (" << r0 << ", " << c0 << "), row " << r;
+                }
+}
+
+} // namespace
+
+TEST(Ops, BoxReadsAndViewsMatchFlatReadsThroughEveryRowMovingOp)
+{
+    // The same matrix mapped, unmapped, and stored in ragged chunks (views without data()).
+    TensorPtr plain = iota_f32({60, 90});
+    TensorPtr chunks = std::make_shared<ChunkStored>(*plain, 13, 24);
+    for (TensorPtr src : {plain, unmapped(plain), chunks}) {
+        const std::vector<std::byte> want_t = read_all(*transpose(plain));
+        SCOPED_TRACE(src == plain ? "mapped" : src == chunks ? "chunked" : "unmapped");
+        OpPtr t = transpose(src);
+        EXPECT_EQ(read_all(*t), want_t);
+        expect_chunked_reads_match(*t);
+        const std::vector<std::pair<std::string, TensorPtr>> cases = {
+            {"source", src},
+            {"transpose", t},
+            {"transpose of transpose", transpose(t)},
+            {"split rows of a transpose", split(t, 0, 1, 3)},
+            {"split columns of a transpose", split(t, 1, 2, 3)},
+            {"split rows", split(src, 0, 1, 3)},
+            {"split columns", split(src, 1, 0, 2)},
+            {"split of a 3-D reshape", split(reshape(src, {3, 20, 90}), 1, 1, 2)},
+            {"concat rows", concat({src, transpose(t), src}, 0)},
+            {"concat columns", concat({src, transpose(t)}, 1)},
+            {"concat of 3-D slabs", concat({reshape(src, {3, 20, 90}), reshape(transpose(t), {3, 20, 90})}, 1)},
+            {"row permutation", row_permute(src, rows_times(60, 7))},
+            {"row permutation of a transpose", row_permute(t, rows_times(90, 7))},
+            {"row permutation of 3-D slabs", row_permute(reshape(src, {6, 10, 90}), rows_times(6, 5))},
+            {"reshape keeping rows", reshape(src, {2, 30, 90})},
+            {"reshape changing rows", reshape(src, {90, 60})},
+            {"cast", cast(t, DType::f64)},
+        };
+        for (const auto& [what, tensor] : cases)
+            expect_boxes_match_flat_reads(*tensor, what);
+    }
+}

@@ -325,5 +325,45 @@ TEST(MdlMappedRead, RawStoredDatasetsAreReadFromSeveralThreads)
     EXPECT_EQ(std::memcmp(out.data(), w->data(), n), 0);
 }
 
+TEST(MdlMappedRead, StoredChunksAreOfferedAsViewsAndBoxes)
+{
+    // Raw-stored chunks are views into the mapping: a transpose reads them where they lie. Every
+    // view and box must hold the tensor's bytes, in a matrix and in a 3-D dataset whose chunks
+    // end inside the second dimension.
+    test::TempDir dir;
+    const TensorPtr w = random_tensor(DType::f32, {1000, 777}, 11);
+    const TensorPtr v = random_tensor(DType::bf16, {9, 300, 257}, 12);
+    write_mdl(dir / "m.mdl", tree_of({{"w", w}, {"v", v}}));
+    const Checkpoint cp = read_mdl(dir / "m.mdl");
+    for (const auto& [name, want] : {std::pair{"w", w}, std::pair{"v", v}}) {
+        const TensorPtr got = cp.root.find("model")->find(name)->as_tensor();
+        ASSERT_TRUE(got->concurrent_reads()) << name;
+        const MatrixShape m = matrix_shape(want->info());
+        const uint64_t es = dtype_size(want->info().dtype);
+        uint64_t views = 0;
+        for (uint64_t r0 : {uint64_t{0}, uint64_t{1}, m.rows / 2 + 1, m.rows - 1})
+            for (uint64_t c0 : {uint64_t{0}, uint64_t{5}, m.cols / 3, m.cols - 1}) {
+                BoxView view;
+                ASSERT_TRUE(got->view_box(r0, c0, view)) << name;
+                ++views;
+                ASSERT_GE(view.rows, 1u);
+                ASSERT_GE(view.cols, 1u);
+                ASSERT_LE(view.rows, m.rows - r0);
+                ASSERT_LE(view.cols, m.cols - c0);
+                for (uint64_t r = 0; r < view.rows; ++r)
+                    ASSERT_EQ(std::memcmp(view.data + r * view.stride * es,
+                                          want->data() + ((r0 + r) * m.cols + c0) * es, view.cols * es),
+                              0)
+                        << name << " view at (" << r0 << ", " << c0 << ") row " << r;
+                const uint64_t h = std::min<uint64_t>(m.rows - r0, 97), wd = std::min<uint64_t>(m.cols - c0, 130);
+                std::vector<std::byte> a(h * wd * es), b(h * wd * es);
+                got->read_box(r0, c0, h, wd, a.data(), wd);
+                want->read_box(r0, c0, h, wd, b.data(), wd);
+                ASSERT_EQ(a, b) << name << " box at (" << r0 << ", " << c0 << ")";
+            }
+        EXPECT_EQ(views, 16u);
+    }
+}
+
 } // namespace
 } // namespace ckpt

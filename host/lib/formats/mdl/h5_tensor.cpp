@@ -323,6 +323,15 @@ bool H5DatasetTensor::concurrent_reads() const
     return mapped_chunks() != nullptr;
 }
 
+bool H5DatasetTensor::view_box(uint64_t row, uint64_t col, BoxView& out) const
+{
+    const MappedChunks* chunks = mapped_chunks();
+    if (!chunks)
+        return false;
+    out = chunks->view(row, col);
+    return true;
+}
+
 void H5DatasetTensor::read(uint64_t offset, std::byte* dst, uint64_t size) const
 {
     const uint64_t total = m_info.nbytes();

@@ -73,6 +73,8 @@ public:
     /// True when every chunk lies raw in the file's mapping (see MappedChunks): reads are then
     /// plain copies that any thread can make. Decided once, on first use.
     bool concurrent_reads() const override;
+    /// Chunks that lie raw in the mapping (see concurrent_reads) are offered where they lie.
+    bool view_box(uint64_t row, uint64_t col, BoxView& out) const override;
     /// Copies the dataset's stored LZ4 chunks as they are into `dst`, a new, empty dataset of the
     /// same shape that the caller created with chunk shape `chunk`, file type `file_type` and
     /// exactly the LZ4 filter with default options (see copy_lz4_chunks). Returns false, having

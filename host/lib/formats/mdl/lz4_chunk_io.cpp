@@ -192,7 +192,10 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
     // Unmapped sources are read one chunk row (chunk[0] rows of the tensor) at a time: on this
     // thread, or a whole chunk row per pool task when the source can be read concurrently.
     const bool use_slab = !mapped && !concurrent && chunk[0] * row_bytes <= kMaxSlabBytes;
-    const bool row_tasks = concurrent && chunk[0] * row_bytes <= kMaxTaskRowsBytes;
+    // A matrix is read chunk by chunk as boxes (a transpose writes straight into the chunk);
+    // other ranks a chunk row per task.
+    const bool box_tasks = concurrent && rank == 2;
+    const bool row_tasks = concurrent && !box_tasks && chunk[0] * row_bytes <= kMaxTaskRowsBytes;
     const uint64_t per_row = count / grid[0]; // chunks in one chunk row
     RawBuffer slab;
     uint64_t slab_row = ~uint64_t{0};
@@ -217,6 +220,12 @@ void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t
         if (partial) // HDF5 fills what lies outside the dataset with the fill value, 0
             std::memset(out, 0, chunk_bytes);
         const uint64_t rows_base = lo[0] * src_stride[0];
+        if (mapped && rank == 2) // rows of a matrix, often short (h5py's chunks are 12 wide and more)
+            return copy_rows(reinterpret_cast<std::byte*>(out), chunk[1] * es, mapped + (lo[0] * dims[1] + lo[1]) * es,
+                             dims[1] * es, hi[0] - lo[0], (hi[1] - lo[1]) * es);
+        if (box_tasks)
+            return source.read_box(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1], reinterpret_cast<std::byte*>(out),
+                                   chunk[1]);
         for_each_run(lo, hi, zero, src_stride, lo, chunk_stride, [&](uint64_t s, uint64_t d, uint64_t n) {
             unsigned char* dst = out + d * es;
             if (mapped)
@@ -615,6 +624,20 @@ void MappedChunks::read(uint64_t first, uint64_t last, std::byte* dst) const
         }
         pos += col1 - col0;
     }
+}
+
+BoxView MappedChunks::view(uint64_t row, uint64_t col) const
+{
+    const size_t rank = m_dims.size();
+    const uint64_t row_len = m_dims[rank - 1], cw = m_chunk[rank - 1];
+    const auto [base, within] = row_start_in_chunks(row, m_dims, m_chunk, m_grid_stride, m_chunk_stride);
+    const uint64_t c = col / cw;
+    uint64_t rows = 1;
+    if (rank >= 2) { // down to the chunk's or the dimension's end, whichever comes first
+        const uint64_t at = row % m_dims[rank - 2], ch = m_chunk[rank - 2];
+        rows = std::min<uint64_t>(ch - at % ch, m_dims[rank - 2] - at);
+    }
+    return {m_plain[base + c] + (within + col - c * cw) * m_es, cw, rows, std::min<uint64_t>((c + 1) * cw, row_len) - col};
 }
 
 std::unique_ptr<Lz4ChunkReader> Lz4ChunkReader::open(hid_t dset, hid_t file_type, hid_t mem_type,

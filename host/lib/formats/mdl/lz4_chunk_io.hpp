@@ -75,6 +75,9 @@ public:
     MappedChunks& operator=(const MappedChunks&) = delete;
     /// Copies elements [first, last) in C order into `dst`. Thread safe.
     void read(uint64_t first, uint64_t last, std::byte* dst) const;
+    /// The chunk bytes from element (row, col) of the dataset's matrix shape (TensorData::view_box)
+    /// to the end of its chunk. Thread safe.
+    BoxView view(uint64_t row, uint64_t col) const;
 
     /// Decoded chunks all views together may hold.
     static constexpr uint64_t kMappedChunksDecodedBytes = uint64_t{16} << 20;
