@@ -6,6 +6,8 @@
 // spelling to the other's). A rule may end with a nested RuleSet: then the segments match a prefix
 // and the nested rules convert the rest. Within a RuleSet the first matching rule wins, in either
 // direction, from one table — the Model Zoo's ConversionRule semantics (spec/mappings.md §1.1).
+// Patterns are compiled when a rule is first tried, so a malformed fragment throws
+// std::regex_error at the first conversion that reaches its rule, not when the plugin loads.
 #pragma once
 
 #include <ckptconv/cpp/config.hpp>
@@ -16,6 +18,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -86,21 +89,33 @@ public:
     size_t size() const { return m_rules.size(); }
 
 private:
+    // A side's pattern, compiled when first matched: a plugin defines every rule of every model
+    // when it is loaded, and compiling them all (std::regex is slow to build) cost each run of
+    // the host several milliseconds per plugin, for models it was not asked about.
+    struct Pattern {
+        std::string text;
+        std::once_flag once;
+        std::regex compiled;
+        const std::regex& get()
+        {
+            std::call_once(once, [this] { compiled = std::regex(text, std::regex::ECMAScript | std::regex::optimize); });
+            return compiled;
+        }
+    };
     struct Rule {
         std::vector<Segment> segments;
         std::shared_ptr<const RuleSet> nested;
         Action<Ctx> action;
-        std::regex pattern[2];
+        std::shared_ptr<Pattern> pattern[2];
     };
 
     static Rule make(std::vector<Segment> segments, std::shared_ptr<const RuleSet> nested, Action<Ctx> action)
     {
         Rule r{std::move(segments), std::move(nested), std::move(action), {}};
         for (int side = 0; side < 2; ++side) {
-            std::string rx;
+            r.pattern[side] = std::make_shared<Pattern>();
             for (const auto& s : r.segments)
-                rx += "(" + (s.literal ? escape(s.text[side]) : s.text[side]) + ")";
-            r.pattern[side] = std::regex(rx, std::regex::ECMAScript | std::regex::optimize);
+                r.pattern[side]->text += "(" + (s.literal ? escape(s.text[side]) : s.text[side]) + ")";
         }
         return r;
     }
@@ -123,8 +138,9 @@ private:
         for (const Rule& r : m_rules) {
             std::smatch m;
             const auto begin = key.begin() + static_cast<std::ptrdiff_t>(pos);
-            bool ok = r.nested ? std::regex_search(begin, key.end(), m, r.pattern[from], std::regex_constants::match_continuous)
-                               : std::regex_match(begin, key.end(), m, r.pattern[from]);
+            const std::regex& pattern = r.pattern[from]->get();
+            bool ok = r.nested ? std::regex_search(begin, key.end(), m, pattern, std::regex_constants::match_continuous)
+                               : std::regex_match(begin, key.end(), m, pattern);
             if (!ok)
                 continue;
             std::string converted = prefix;
