@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Measures ckptconv against `cp` of the same bytes on this machine and prints Markdown tables for
-# docs/performance.md. Needs a Release build (default ./build) and GNU time (apt: time).
+# docs/performance.md. Needs a Release build (default ./build) and bash 5 (EPOCHREALTIME).
 #   bench/run_bench.sh [BUILD_DIR] [WORK_DIR]
 # RUNS (default 5) is how many times each command runs; the median is reported. The machine this
 # was written on is a virtual one whose write speed varies 2-4x from one minute to the next, so
@@ -9,23 +9,32 @@
 # minutes), and "speed vs cp" is the cp row's median over the command's median, the cp row being
 # measured the same way. (A cp run right after deleting a large output is itself slow: ratios
 # against those interleaved cp runs came out at 2-3 for cp against cp, so they are not used.)
-# WORK_DIR on tmpfs (/dev/shm) keeps disk writeback out of the numbers.
+# WORK_DIR on tmpfs (/dev/shm) keeps disk writeback out of the numbers. SECTIONS (default
+# "containers gpt2 llama") picks the tables.
 set -euo pipefail
 runs=${RUNS:-5}
+sections=" ${SECTIONS:-containers gpt2 llama} "
 build=${1:-build}
 work=${2:-$(mktemp -d /tmp/ckptconv-bench.XXXXXX)}
 exe="$build/bin/ckptconv"
 gen="$build/bin/ckptconv_bench_gen"
-[ -x /usr/bin/time ] || { echo "install GNU time: apt-get install time" >&2; exit 1; }
+[ -n "${EPOCHREALTIME:-}" ] || { echo "needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
 export CKPT_PLUGIN_DEFAULT_DIR="$build/lib/ckptconv/plugins"
 mkdir -p "$work"
 
-# Runs "$@" once, sampling /proc every 20 ms: prints "seconds peak_rss_kib peak_private_kib".
+# Runs "$@" once and prints its wall time in seconds. Nothing else runs meanwhile: a sampler
+# polling /proc would take CPU from a command that keeps both cores busy (and not from cp).
+run_timed() {
+    local t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>"$work/err.txt" || { cat "$work/err.txt" >&2; exit 1; }
+    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}'
+}
+
+# Runs "$@" once, sampling /proc every 20 ms: prints "peak_rss_kib peak_private_kib".
 # Peak RSS (VmHWM) includes pages of the read-only input mappings, which are shared page cache the
 # kernel can drop at any time; peak private memory (RssAnon) is what the process really allocates.
 run_sampled() {
-    local t0 t1 pid hwm=0 anon=0 v
-    t0=$(date +%s.%N)
+    local pid hwm=0 anon=0 v
     "$@" >/dev/null 2>"$work/err.txt" &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
@@ -34,24 +43,25 @@ run_sampled() {
         sleep 0.02
     done
     wait "$pid" || { cat "$work/err.txt" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}') $hwm $anon"
+    echo "$hwm $anon"
 }
 
-# Runs "$@" $runs times, each right after `cp $cp_src`; $1 is the output path, removed before each
-# run. Prints "seconds peak_rss_kib peak_private_kib": the median run (by time).
+# Runs "$@" $runs times, each right after `cp $cp_src`, then once more sampled for memory; $1 is
+# the output path, removed before each run. Prints "seconds peak_rss_kib peak_private_kib": the
+# median time.
 measure() {
     local out=$1; shift
-    local results=() s r p
+    local times=() s
     for _ in $(seq "$runs"); do
         rm -rf "$work/copy"; sync
-        run_sampled cp "$cp_src" "$work/copy" >/dev/null
+        run_timed cp "$cp_src" "$work/copy" >/dev/null
         rm -rf "$work/copy" "$out"; sync
-        read -r s r p < <(run_sampled "$@")
-        results+=("$s $r $p")
+        times+=("$(run_timed "$@")")
     done
+    rm -rf "$out"; sync
+    s=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+    echo "$s $(run_sampled "$@")"
     rm -rf "$out" "$work/copy"
-    printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 header() { echo; echo "| $1 | seconds | MiB/s | speed vs cp | peak RSS MiB | peak private MiB |"; echo "|---|---|---|---|---|---|"; }
@@ -62,6 +72,7 @@ row() { # label bytes seconds rss-kib private-kib cp-seconds
 }
 
 # 1. Containers: a ~1 GiB GPT-2-shaped checkpoint (16 layers, hidden 1024).
+if [[ $sections == *" containers "* ]]; then
 mkdir -p "$work/c"
 "$gen" "$work/c/model.safetensors" gpt2 16 1024 >/dev/null
 "$exe" repack "$work/c/model.safetensors" "$work/c/pytorch_model.bin" -q >/dev/null
@@ -85,6 +96,7 @@ for spec in "repack safetensors → .bin|$work/c/model.safetensors|$work/o.bin|"
     row "$label" "$bytes" "$s" "$r" "$p" "$cps"
 done
 rm -rf "$work/c"
+fi
 
 # 2. Conversions of real-size shapes: GPT-2 124M and a 1.1B LLaMA (TinyLlama shapes, bf16).
 convert_rows() { # family layers hidden dtype label
@@ -107,6 +119,6 @@ convert_rows() { # family layers hidden dtype label
     row "convert cs-2.3 → cs-2.4 (rename only)" "$b" "$s" "$r" "$p" "$cps"
     rm -rf "$d"
 }
-convert_rows gpt2 12 768 f32 "GPT-2 124M (transposes and QKV splits)"
-convert_rows llama 22 2048 bf16 "LLaMA 1.1B (rotary row permutations)"
+[[ $sections != *" gpt2 "* ]] || convert_rows gpt2 12 768 f32 "GPT-2 124M (transposes and QKV splits)"
+[[ $sections != *" llama "* ]] || convert_rows llama 22 2048 bf16 "LLaMA 1.1B (rotary row permutations)"
 rm -rf "$work"
