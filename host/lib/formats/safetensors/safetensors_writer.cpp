@@ -4,10 +4,10 @@
 
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
+#include "core/piece_writer.hpp"
 #include "formats/safetensors/json_text.hpp"
 
 #include <algorithm>
-#include <future>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,11 +15,6 @@
 namespace ckpt {
 
 namespace {
-
-// Bytes read and written at a time; two pieces are held (one being written, one being read).
-constexpr uint64_t kChunk = 8u << 20;
-// Pieces at least this large are read in two halves on two threads when the source allows it.
-constexpr uint64_t kSplitBytes = 1u << 20;
 
 struct Planned {
     const NamedTensor* tensor;
@@ -71,113 +66,13 @@ int library_rank(DType d)
     return -1;
 }
 
-// The data section as a stream of 8 MiB pieces: tensors are read into the free space of the
-// current piece, and each full piece is written by a helper thread while the next one is filled,
-// so computing (decoding, transposing) and the kernel's copy into the page cache overlap on two
-// cores. Small tensors share a piece instead of each waiting for the write before it. Two pieces.
-class PieceWriter {
-public:
-    explicit PieceWriter(FileWriter& out) : m_out(out) {}
-    ~PieceWriter()
-    {
-        if (m_pending.valid())
-            m_pending.wait(); // an exception is on its way already; this one's is dropped
-    }
-    PieceWriter(const PieceWriter&) = delete;
-    PieceWriter& operator=(const PieceWriter&) = delete;
-
-    /// Free space in the current piece: up to `want` bytes (at least one when want > 0).
-    std::pair<std::byte*, size_t> space(uint64_t want)
-    {
-        if (m_fill == kChunk)
-            submit();
-        std::vector<std::byte>& b = m_buffers[m_current];
-        if (b.size() < kChunk)
-            b.resize(kChunk);
-        return {b.data() + m_fill, static_cast<size_t>(std::min<uint64_t>(want, kChunk - m_fill))};
-    }
-    /// `n` bytes of the last space() are filled.
-    void commit(size_t n) { m_fill += n; }
-    /// Writes bytes the caller keeps valid (a mapping) after everything before them.
-    void write_direct(const void* p, size_t n)
-    {
-        finish();
-        m_out.write(p, n);
-    }
-    /// Writes what is buffered and waits for it; rethrows a write's error.
-    void finish()
-    {
-        if (m_fill)
-            submit();
-        if (m_pending.valid())
-            m_pending.get();
-    }
-
-private:
-    // Hands the current piece to the helper thread once the previous one is written.
-    void submit()
-    {
-        if (m_pending.valid())
-            m_pending.get();
-        const std::byte* p = m_buffers[m_current].data();
-        const size_t n = m_fill;
-        m_pending = std::async(std::launch::async, [this, p, n] { m_out.write(p, n); });
-        m_current ^= 1;
-        m_fill = 0;
-    }
-
-    FileWriter& m_out;
-    std::vector<std::byte> m_buffers[2];
-    size_t m_current = 0;
-    size_t m_fill = 0;
-    std::future<void> m_pending;
-};
-
 void write_tensor(PieceWriter& out, const NamedTensor& nt, uint64_t nbytes, const std::string& file,
                   const WriteProgress& progress)
 {
-    const TensorData& t = *nt.tensor;
-    if (const std::byte* p = t.data()) {
-        for (uint64_t off = 0; off < nbytes; off += kChunk) {
-            const uint64_t len = std::min(kChunk, nbytes - off);
-            out.write_direct(p + off, static_cast<size_t>(len));
-            if (progress)
-                progress(len);
-        }
-        return;
-    }
-    // A source that can be read from two threads at once (computed from mapped bytes: a transpose
-    // of stored chunks, say) is read half here and half on a helper thread, beneath wrappers that
-    // only count its bytes (they are told).
-    const TensorData& source = stored_source(t);
-    const bool halves = source.concurrent_reads();
-    const uint64_t es = std::max<uint64_t>(1, dtype_size(t.info().dtype));
-    for (uint64_t off = 0; off < nbytes;) {
-        const auto [buf, len] = out.space(nbytes - off);
-        try {
-            const uint64_t half = len >= kSplitBytes ? len / 2 / es * es : 0;
-            if (halves && half != 0) {
-                auto second = std::async(std::launch::async, [&, buf = buf, len = len] {
-                    source.read(off + half, buf + half, len - half);
-                });
-                try {
-                    source.read(off, buf, half);
-                } catch (...) {
-                    second.wait();
-                    throw;
-                }
-                second.get();
-                t.note_bytes_copied(len);
-            } else {
-                t.read(off, buf, len);
-            }
-        } catch (const InputError& e) {
-            throw_input("{}: cannot write tensor \"{}\": {}", file, nt.name, e.what());
-        }
-        out.commit(len);
-        if (progress)
-            progress(len);
-        off += len;
+    try {
+        stream_tensor(out, *nt.tensor, nbytes, nullptr, progress);
+    } catch (const InputError& e) {
+        throw_input("{}: cannot write tensor \"{}\": {}", file, nt.name, e.what());
     }
 }
 

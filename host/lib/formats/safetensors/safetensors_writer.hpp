@@ -2,11 +2,11 @@
 // Writes single safetensors files by streaming tensors to disk in bounded memory.
 #pragma once
 
+#include "core/piece_writer.hpp"
 #include "core/tensor.hpp"
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,9 +19,6 @@ struct TiedAlias {
     std::string alias; // the name left out
     std::string kept;  // the earlier name that holds the bytes
 };
-
-/// Called with the number of tensor bytes just written (for progress bars). May be empty.
-using WriteProgress = std::function<void(uint64_t bytes)>;
 
 /// What write_safetensors did.
 struct SafetensorsWriteReport {

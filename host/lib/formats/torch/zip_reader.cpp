@@ -5,7 +5,6 @@
 #include "core/error.hpp"
 
 #include <array>
-#include <zlib.h>
 #include <cstring>
 
 namespace ckpt {
@@ -42,13 +41,6 @@ struct Zip64Fields {
 };
 
 } // namespace
-
-uint32_t crc32_update(uint32_t crc, const void* data, size_t size)
-{
-    // zlib's braided CRC-32 runs at several GB/s; a byte-wise table would cap .bin writing at
-    // a few hundred MB/s. Same polynomial and conventions as the zip format.
-    return static_cast<uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
-}
 
 const ZipEntry* ZipDirectory::find(std::string_view full_name) const
 {

@@ -9,6 +9,8 @@
 // Every count, offset and size is validated against the buffer before it is used.
 #pragma once
 
+#include "core/crc32.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -52,8 +54,5 @@ ZipDirectory parse_zip_directory(const std::byte* data, size_t size, const std::
 /// compressed or encrypted entries (naming the method), and for sizes that disagree.
 std::string_view zip_entry_bytes(const ZipEntry& e, const std::byte* data, size_t size,
                                  const std::string& source_name);
-
-/// CRC-32 (ISO-HDLC, as zip uses) of `size` bytes, continuing from `crc` (0 to start).
-uint32_t crc32_update(uint32_t crc, const void* data, size_t size);
 
 } // namespace ckpt

@@ -2,8 +2,8 @@
 // Writes zip archives with miniz's torch layout: aligned stored records, descriptors, zip64 ends.
 #include "formats/torch/zip_writer.hpp"
 
+#include "core/crc32.hpp"
 #include "core/error.hpp"
-#include "formats/torch/zip_reader.hpp"
 
 #include <algorithm>
 
@@ -13,7 +13,6 @@ namespace {
 
 constexpr uint64_t kAlignment = 64;      // torch's kFieldAlignment
 constexpr uint64_t kMax32 = 0xffffffffu; // MZ_UINT32_MAX
-constexpr uint64_t kChunk = 4u << 20;    // streaming buffer for tensors without a data pointer
 
 void put16(std::string& s, uint64_t v)
 {
@@ -33,12 +32,12 @@ void put64(std::string& s, uint64_t v)
 
 } // namespace
 
-TorchZipWriter::TorchZipWriter(const std::filesystem::path& path) : m_file(path) {}
+TorchZipWriter::TorchZipWriter(const std::filesystem::path& path) : m_file(path), m_pieces(m_file) {}
 
 void TorchZipWriter::record(const std::string& name, std::string_view bytes)
 {
     begin(name, bytes.size());
-    m_file.write(bytes.data(), bytes.size());
+    m_pieces.write(bytes.data(), bytes.size());
     end(crc32_update(0, bytes.data(), bytes.size()));
 }
 
@@ -47,27 +46,13 @@ void TorchZipWriter::tensor_record(const std::string& name, const TensorData& t)
     const uint64_t n = t.info().nbytes();
     begin(name, n);
     uint32_t crc = 0;
-    if (const std::byte* p = t.data()) {
-        for (uint64_t off = 0; off < n; off += kChunk) {
-            const uint64_t len = std::min(kChunk, n - off);
-            crc = crc32_update(crc, p + off, len);
-            m_file.write(p + off, len);
-        }
-    } else if (n) {
-        std::vector<std::byte> buf(std::min(kChunk, n));
-        for (uint64_t off = 0; off < n; off += kChunk) {
-            const uint64_t len = std::min(kChunk, n - off);
-            t.read(off, buf.data(), len);
-            crc = crc32_update(crc, buf.data(), len);
-            m_file.write(buf.data(), len);
-        }
-    }
+    stream_tensor(m_pieces, t, n, &crc, {});
     end(crc);
 }
 
 void TorchZipWriter::finish()
 {
-    const uint64_t cd_offset = m_file.position();
+    const uint64_t cd_offset = m_pieces.position();
     for (const auto& e : m_entries) {
         const bool big_size = e.size >= kMax32;
         const bool big_off = e.offset >= kMax32;
@@ -102,10 +87,10 @@ void TorchZipWriter::finish()
         put32(h, std::min(e.offset, kMax32));
         h += e.name;
         h += extra;
-        m_file.write(h);
+        m_pieces.write(h.data(), h.size());
     }
-    const uint64_t cd_size = m_file.position() - cd_offset;
-    const uint64_t zip64_end = m_file.position();
+    const uint64_t cd_size = m_pieces.position() - cd_offset;
+    const uint64_t zip64_end = m_pieces.position();
     const uint64_t count = m_entries.size();
     std::string t;
     put32(t, 0x06064b50);
@@ -130,7 +115,8 @@ void TorchZipWriter::finish()
     put32(t, std::min(cd_size, kMax32));
     put32(t, std::min(cd_offset, kMax32));
     put16(t, 0);
-    m_file.write(t);
+    m_pieces.write(t.data(), t.size());
+    m_pieces.finish();
     m_file.close();
 }
 
@@ -138,7 +124,7 @@ void TorchZipWriter::finish()
 // (torch's getPadding: the "FB" block is always present, zip64 extra first when needed).
 void TorchZipWriter::begin(const std::string& name, uint64_t size)
 {
-    m_offset = m_file.position();
+    m_offset = m_pieces.position();
     m_size = size;
     const bool big_size = size >= kMax32;
     const bool big_off = m_offset >= kMax32;
@@ -173,7 +159,7 @@ void TorchZipWriter::begin(const std::string& name, uint64_t size)
     h += "FB";
     put16(h, padding);
     h.append(padding, 'Z');
-    m_file.write(h);
+    m_pieces.write(h.data(), h.size());
     m_name = name;
 }
 
@@ -189,7 +175,7 @@ void TorchZipWriter::end(uint32_t crc)
         put32(d, m_size);
         put32(d, m_size);
     }
-    m_file.write(d);
+    m_pieces.write(d.data(), d.size());
     m_entries.push_back(CentralEntry{m_name, m_offset, m_size, crc});
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/atomic_output.hpp"
+#include "core/piece_writer.hpp"
 #include "core/tensor.hpp"
 
 #include <cstdint>
@@ -40,6 +41,7 @@ private:
     void end(uint32_t crc);
 
     FileWriter m_file;
+    PieceWriter m_pieces; // every byte goes through it, in order
     std::vector<CentralEntry> m_entries;
     std::string m_name;
     uint64_t m_offset = 0;
