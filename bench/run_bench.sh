@@ -114,6 +114,9 @@ convert_rows() { # family layers hidden dtype label
     read -r s r p < <(measure "$d/model_to_cs-2.3_to_hf" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
         --src-fmt cs-2.3 --tgt-fmt hf --config "$d/config_to_cs-2.3.yaml" --export-safetensors --no-progress-bar -q --force)
     row "convert cs-2.3 → hf (safetensors)" "$b" "$s" "$r" "$p" "$cps"
+    read -r s r p < <(measure "$d/model_to_cs-2.3_to_hf" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
+        --src-fmt cs-2.3 --tgt-fmt hf --config "$d/config_to_cs-2.3.yaml" --no-progress-bar -q --force)
+    row "convert cs-2.3 → hf (pytorch_model.bin, the default)" "$b" "$s" "$r" "$p" "$cps"
     read -r s r p < <(measure "$d/model_to_cs-2.3_to_cs-2.4.mdl" "$exe" convert "$d/model_to_cs-2.3.mdl" --model "$1" \
         --src-fmt cs-2.3 --tgt-fmt cs-2.4 --config "$d/config_to_cs-2.3.yaml" --no-progress-bar -q --force)
     row "convert cs-2.3 → cs-2.4 (rename only)" "$b" "$s" "$r" "$p" "$cps"
