@@ -9,6 +9,8 @@
 #include "torch_test_views.hpp"
 
 #include <gtest/gtest.h>
+
+#include <random>
 #include <rapidjson/document.h>
 
 #include <cstring>
@@ -111,6 +113,41 @@ TEST(TorchReader, Crc32KnownValue)
 {
     EXPECT_EQ(crc32_update(0, "123456789", 9), 0xcbf43926u);
     EXPECT_EQ(crc32_update(crc32_update(0, "1234", 4), "56789", 5), 0xcbf43926u);
+}
+
+// The zip CRC-32 one bit at a time: the definition the fast paths must agree with.
+uint32_t crc32_bitwise(uint32_t crc, const unsigned char* p, size_t n)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; ++i) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; ++k)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+TEST(TorchReader, Crc32AgreesWithTheDefinitionAtEveryLengthAndAlignment)
+{
+    // Lengths around the folding path's 64- and 16-byte steps, at every alignment, continued from
+    // a non-zero CRC; then a large buffer in one call, split anywhere, and combined.
+    std::vector<unsigned char> buf(3 << 20);
+    std::mt19937 rng(5);
+    for (auto& b : buf)
+        b = static_cast<unsigned char>(rng());
+    for (size_t offset = 0; offset < 16; ++offset)
+        for (size_t n = 0; n < 300; ++n)
+            ASSERT_EQ(crc32_update(0x12345678u, buf.data() + offset, n),
+                      crc32_bitwise(0x12345678u, buf.data() + offset, n))
+                << "offset " << offset << ", length " << n;
+    const uint32_t whole = crc32_bitwise(0, buf.data() + 3, buf.size() - 3);
+    EXPECT_EQ(crc32_update(0, buf.data() + 3, buf.size() - 3), whole);
+    for (size_t cut : {size_t{4}, size_t{63}, size_t{64}, size_t{1000}, size_t{1} << 20, buf.size() - 100}) {
+        const uint32_t a = crc32_update(0, buf.data() + 3, cut - 3);
+        const uint32_t b = crc32_update(0, buf.data() + cut, buf.size() - cut);
+        EXPECT_EQ(crc32_update(a, buf.data() + cut, buf.size() - cut), whole) << cut;
+        EXPECT_EQ(crc32_combine(a, b, buf.size() - cut), whole) << cut;
+    }
 }
 
 std::vector<float> floats_of(const TensorData& t)
