@@ -34,6 +34,13 @@ std::vector<std::byte> random_bytes(size_t n, uint32_t seed)
     return b;
 }
 
+// Writes `bytes` to `dir`/in.bin and maps it.
+std::shared_ptr<const MappedFile> mapped_input(const test::TempDir& dir, const std::vector<std::byte>& bytes)
+{
+    test::write_file(dir / "in.bin", std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    return MappedFile::open(dir / "in.bin");
+}
+
 TensorPtr random_tensor(DType dtype, std::vector<int64_t> shape, uint32_t seed)
 {
     TensorInfo info{dtype, std::move(shape)};
@@ -49,8 +56,7 @@ TEST(CopyMappedBytes, CopiesMappedBytesAtTheOffsetAndNothingElse)
 {
     test::TempDir dir;
     const std::vector<std::byte> src = random_bytes(3 << 20, 1);
-    test::write_file(dir / "in.bin", std::string(reinterpret_cast<const char*>(src.data()), src.size()));
-    const auto map = MappedFile::open(dir / "in.bin");
+    const auto map = mapped_input(dir, src);
     const int fd = ::open((dir / "out.bin").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ASSERT_GE(fd, 0);
     // At an explicit offset, from the middle of the mapping.
@@ -79,8 +85,7 @@ TEST(CopyMappedBytes, NullOffsetWritesAtTheDescriptorsPosition)
 {
     test::TempDir dir;
     const std::vector<std::byte> src = random_bytes(1 << 20, 2);
-    test::write_file(dir / "in.bin", std::string(reinterpret_cast<const char*>(src.data()), src.size()));
-    const auto map = MappedFile::open(dir / "in.bin");
+    const auto map = mapped_input(dir, src);
     const int fd = ::open((dir / "out.bin").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::write(fd, "head", 4), 4);
@@ -130,8 +135,7 @@ TEST(H5CopyDriver, WritesTheFileTheDefaultDriverWrites)
 {
     test::TempDir dir;
     const std::vector<std::byte> src = random_bytes(1 << 20, 3);
-    test::write_file(dir / "in.bin", std::string(reinterpret_cast<const char*>(src.data()), src.size()));
-    const auto map = MappedFile::open(dir / "in.bin");
+    const auto map = mapped_input(dir, src);
     std::lock_guard<std::recursive_mutex> lock(detail::h5_mutex());
     detail::h5_init();
     H5Closer sec2(H5Pcreate(H5P_FILE_ACCESS));
@@ -153,8 +157,7 @@ TEST(H5CopyDriver, LocatesStoredChunksWithoutReadingThem)
 {
     test::TempDir dir;
     const std::vector<std::byte> src = random_bytes(1 << 20, 4);
-    test::write_file(dir / "in.bin", std::string(reinterpret_cast<const char*>(src.data()), src.size()));
-    const auto map = MappedFile::open(dir / "in.bin");
+    const auto map = mapped_input(dir, src);
     std::lock_guard<std::recursive_mutex> lock(detail::h5_mutex());
     detail::h5_init();
     {
