@@ -176,9 +176,12 @@ using OpPtr = std::shared_ptr<const OpTensor>;
 ///  - SPLIT: contiguous byte ranges of the input; a split on the outermost non-unit axis is one
 ///    range, and `data()` passes through when the input has it.
 ///  - CONCAT, ROW_PERMUTE: byte ranges of the inputs, no buffers.
+///  - COPY, RESHAPE (keeping the last dimension), SPLIT, CONCAT, ROW_PERMUTE also pass box reads
+///    and views (TensorData::read_box, view_box) on to their inputs' boxes.
 ///  - TRANSPOSE: axes of size 1 are dropped and adjacent axes that stay together merged first;
 ///    what is left is the identity (forwarded), a (batched) 2-D transpose done in tiles with a
-///    bounded buffer (none when the input has `data()`), or a general gather that needs the
+///    bounded buffer (none where the input offers views: a mapping, raw-stored chunks), writing
+///    straight into the box a read_box asks for, or a general gather that needs the
 ///    input's `data()` or materialises the input once (released when the last byte is read).
 ///  - SCALE, ADD, CAST: element-wise over bounded pieces.
 ///  - GENERATE: computed per element, no buffers.
