@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: Apache-2.0
+// The planning phase of a conversion: calling the plugins' config and plan entry points step by
+// step over the lazily opened checkpoint.
+#include "convert/conversion_plan.hpp"
+
+#include "config/config_file.hpp"
+#include "config/cs_config.hpp"
+#include "config/cs_release_config.hpp"
+#include "convert/cs_checkpoint_steps.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "engine/executor.hpp"
+#include "engine/plan.hpp"
+#include "engine/plan_api.hpp"
+#include "formats/container.hpp"
+#include "formats/mdl/mdl.hpp"
+#include "plugins/host_services.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace ckpt::convert {
+
+namespace {
+
+struct PluginRequest {
+    ckpt_convert_request abi{};
+    std::string model, src, tgt;
+    PluginRequest(const Step& s, const std::string& model_name, const Request& r)
+        : model(model_name), src(s.src), tgt(s.tgt)
+    {
+        abi.struct_size = sizeof abi;
+        abi.direction = s.direction;
+        abi.model = ckpt_str{model.data(), model.size()};
+        abi.src_fmt = ckpt_str{src.data(), src.size()};
+        abi.tgt_fmt = ckpt_str{tgt.data(), tgt.size()};
+        abi.flags = (r.debug ? CKPT_REQUEST_DEBUG : 0u) | (r.drop_unmatched_keys ? CKPT_REQUEST_DROP_UNMATCHED_KEYS : 0u);
+    }
+};
+
+/// The Model Zoo's generic HF <-> CS config post-processing (BaseConfigConverter_HF_CS).
+void generic_hf_cs_config(const Step& s, const Node& src, Node& dst)
+{
+    if (is_hf(s.src) && is_cs(s.tgt)) {
+        auto v = *host::parse_cs_version(s.tgt);
+        const Node* bf16 = src.find("use_bfloat16");
+        if (bf16 && host::CsVersion{2, 1} <= v && v <= host::CsVersion{2, 3} && !dst.find("fp16_type"))
+            dst.set("fp16_type", Node(bf16->kind() == Node::Kind::boolean && bf16->as_bool() ? "bfloat16" : "float16"));
+        // Model Zoo 2.1-2.3 add this post-default to every HF -> CS model config; later releases do not.
+        if (v <= host::CsVersion{2, 3} && !dst.find("mixed_precision"))
+            dst.set("mixed_precision", Node(true));
+    } else if (is_cs(s.src) && is_hf(s.tgt)) {
+        if (const Node* fp = src.find("fp16_type")) {
+            const std::string t = fp->kind() == Node::Kind::string ? fp->as_string() : "";
+            if (t == "cbfloat16" || t == "bfloat16")
+                dst.set("use_bfloat16", Node(true));
+            else if (t == "float16")
+                dst.set("use_bfloat16", Node(false));
+            else
+                throw ConversionError(fmt::format("Invalid fp16_type value: {}", t.empty() ? "(not a string)" : t));
+        }
+    }
+}
+
+/// Runs one config step on a model section.
+Node config_step(const Step& s, const std::string& model, const Request& r, const Node& src)
+{
+    if (s.converter->fallback())
+        return src;
+    PluginRequest pr(s, model, r);
+    Node dst = Node::map();
+    host::take_plugin_error();
+    const ckpt_converter* c = s.converter->descriptor;
+    ckpt_status st = c->convert_config(c->ctx, host::services(), &pr.abi, host::to_abi(&src), host::to_abi(&dst));
+    if (st != CKPT_OK) {
+        std::string why = host::take_plugin_error();
+        if (st == CKPT_ERR_CONFIG_CONVERSION)
+            throw ConversionError(fmt::format("ConfigConversionError: {}", why));
+        throw ConversionError(fmt::format("converting the config from {} to {} failed: {}", s.src, s.tgt,
+                                          why.empty() ? "the plugin gave no reason" : why));
+    }
+    generic_hf_cs_config(s, src, dst);
+    return dst;
+}
+
+/// Runs one checkpoint step: the plan over `inputs`, validated. `describe` receives the dry-run
+/// text when non-null.
+std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, const Request& r,
+                                   std::vector<NamedTensor> inputs, const Node& cfg_src, const Node& cfg_dst,
+                                   std::string* describe)
+{
+    engine::Plan plan(std::move(inputs));
+    if (s.converter->fallback()) {
+        for (size_t i = 0; i < plan.input_count(); ++i) {
+            const std::string name = plan.input_at(i).name;
+            engine::OpRequest op;
+            op.kind = engine::OpKind::copy;
+            op.output = name;
+            op.inputs = {plan.input(name)};
+            plan.add(std::move(op));
+        }
+    } else {
+        PluginRequest pr(s, model, r);
+        // The plugin sees (side-0 config, side-1 config) in its own order, as the Model Zoo passes them.
+        const Node& src_cfg = cfg_src;
+        const Node& dst_cfg = cfg_dst;
+        host::take_plugin_error();
+        const ckpt_converter* c = s.converter->descriptor;
+        ckpt_status st = c->plan_checkpoint(c->ctx, host::services(), &pr.abi, host::to_abi(&src_cfg),
+                                            host::to_abi(&dst_cfg), engine::to_abi(&plan));
+        if (st != CKPT_OK) {
+            // The plan's own message is the precise one when a plan call was refused.
+            std::string why = plan.last_error();
+            std::string plugin_why = host::take_plugin_error();
+            if (why.empty())
+                why = plugin_why;
+            throw ConversionError(fmt::format("planning the checkpoint from {} to {} failed: {}", s.src, s.tgt,
+                                              why.empty() ? "the plugin gave no reason" : why));
+        }
+    }
+    engine::validate(plan, r.drop_unmatched_keys);
+    if (describe)
+        *describe = plan.describe();
+    return plan.outputs();
+}
+
+/// The model state dict of a checkpoint as a flat tensor list.
+std::vector<NamedTensor> model_tensors(const Checkpoint& ck, const std::string& fmt, const std::string& file)
+{
+    if (is_hf(fmt))
+        return flat_tensors(ck.root, file);
+    const Node* model = ck.root.find("model");
+    if (!model)
+        throw_input("{}: a Cerebras checkpoint needs a 'model' entry; this one has none (is it a Hugging Face "
+                    "checkpoint? then use --src-fmt hf)",
+                    file);
+    return flat_tensors(*model, file + " ['model']");
+}
+
+/// `torch_dtype` for an HF config.json: the floating-point dtype most of the written bytes have.
+std::optional<std::string> torch_dtype_of(const std::vector<NamedTensor>& tensors)
+{
+    std::map<DType, uint64_t> bytes;
+    for (const auto& t : tensors)
+        bytes[t.tensor->info().dtype] += t.tensor->info().nbytes();
+    const std::pair<DType, const char*> names[] = {
+        {DType::f32, "float32"}, {DType::bf16, "bfloat16"}, {DType::f16, "float16"}, {DType::f64, "float64"}};
+    std::optional<std::string> best;
+    uint64_t most = 0;
+    for (const auto& [d, name] : names)
+        if (bytes[d] > most) {
+            most = bytes[d];
+            best = name;
+        }
+    return best;
+}
+
+/// The source format: `--src-fmt`, or for cs-auto the release the checkpoint's metadata names.
+std::string source_format(const Request& r, const Checkpoint& ck)
+{
+    if (r.src_fmt != "cs-auto")
+        return r.src_fmt;
+    std::string note;
+    auto detected = detect_cs_release(ck, &note);
+    if (!detected)
+        throw ConversionError(kCsAutoNoMetadataMessage);
+    if (!note.empty())
+        log::warning("{}", note);
+    log::info("Detected source format {}", *detected);
+    return *detected;
+}
+
+/// Says which path was taken when it is not the one direct model converter, and, in the Model
+/// Zoo's words, one warning per run of generic steps.
+void announce_path(const std::vector<Step>& path)
+{
+    if (path.size() > 1 || path.front().converter->fallback())
+        log::info("Conversion path: {}", describe_path(path));
+    for (size_t i = 0; i < path.size();) {
+        size_t j = i;
+        while (j < path.size() && path[j].converter->fallback())
+            ++j;
+        if (j > i)
+            log::warning("Checkpoint does not require changes between {} and {}. Only updating checkpoint metadata "
+                         "and config.",
+                         path[i].src, path[j - 1].tgt);
+        i = j == i ? i + 1 : j;
+    }
+}
+
+} // namespace
+
+const host::ModelEntry& find_model(const host::Registry& reg, const std::string& model)
+{
+    const host::ModelEntry* m = reg.find(model);
+    if (!m) {
+        std::string names = fmt::format("{}", fmt::join(reg.names(), ", "));
+        throw ConversionError(fmt::format("The model {} is not supported. Supported models: {}", model,
+                                          names.empty() ? "(none: no model plugin was found; see `ckptconv plugins`)"
+                                                        : names));
+    }
+    return *m;
+}
+
+std::string resolve_tgt(const std::string& tgt)
+{
+    if (tgt == "cs-current")
+        return host::known_cs_releases().back().name();
+    return tgt;
+}
+
+void check_format(const std::string& fmt, const char* flag)
+{
+    if (!is_hf(fmt) && !is_cs(fmt))
+        throw UsageError(fmt::format("{} {}: expected hf or cs-X.Y{}", flag, fmt,
+                                     std::string(flag) == "--src-fmt" ? " (or cs-auto)" : " (or cs-current)"));
+}
+
+ConfigChain convert_configs(const std::vector<Step>& path, const std::string& model, const std::string& registry,
+                            const Request& r, const Node& source_file)
+{
+    const std::string file = r.config.string();
+    ConfigChain c;
+    c.files.push_back(source_file);
+    c.sections.push_back(is_hf(path.front().src) ? source_file : *cs_model_section(source_file, file));
+    for (const auto& s : path) {
+        Node in_file = c.files.back();
+        Node in_section = c.sections.back();
+        if (is_cs(s.src) && is_cs(s.tgt) && upgrade_cs22_mup_config(in_file, in_section, s.src, s.tgt, file))
+            log::info("Upgraded the cs-2.2 muP model config to the cs-2.3 muP keys");
+        Node out_section = config_step(s, model, r, in_section);
+        Node out_file;
+        if (is_hf(s.tgt)) {
+            out_file = out_section;
+        } else if (is_hf(s.src)) {
+            out_file = make_cs_model_config(out_section);
+        } else {
+            out_file = std::move(in_file);
+            *cs_model_section(out_file, file) = std::move(out_section);
+            out_file = finish_cs_release_step(std::move(out_file), s.src, s.tgt, registry, file);
+            out_section = *cs_model_section(out_file, file);
+        }
+        c.inputs.push_back(std::move(in_section));
+        c.sections.push_back(std::move(out_section));
+        c.files.push_back(std::move(out_file));
+    }
+    return c;
+}
+
+ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host::PluginRecord>& plugins,
+                               const Request& r)
+{
+    const host::ModelEntry& model = find_model(reg, r.model);
+    const std::string model_name = reg.spelling(r.model);
+    ConversionPlan p;
+    p.tgt = resolve_tgt(r.tgt_fmt);
+    check_format(p.tgt, "--tgt-fmt");
+    if (r.src_fmt != "cs-auto")
+        check_format(r.src_fmt, "--src-fmt");
+
+    log::info("Loading config & checkpoint...");
+    p.checkpoint = open_checkpoint(r.checkpoint, &plugins);
+    p.src = source_format(r, p.checkpoint);
+    p.path = find_path(reg, model, p.src, p.tgt);
+    announce_path(p.path);
+
+    p.configs = convert_configs(p.path, model_name, reg.registry_name(r.model), r, read_config(r.config));
+    const Checkpoint& ck = p.checkpoint;
+    if (is_hf(p.src) && ck.format.rfind("safetensors", 0) == 0 && ck.format.find("sharded") == std::string::npos)
+        log::debug("{}: single safetensors file accepted (the Model Zoo requires the sharded form)",
+                   r.checkpoint.string());
+
+    // Plans, step by step: each step's outputs are the next step's inputs (still lazy).
+    std::vector<NamedTensor> tensors = model_tensors(ck, p.src, r.checkpoint.string());
+    for (size_t i = 0; i < p.path.size(); ++i) {
+        const Step& s = p.path[i];
+        // Configs in the plugin's side order: side 0, side 1.
+        const Node& a = s.direction == 0 ? p.configs.inputs[i] : p.configs.sections[i + 1];
+        const Node& b = s.direction == 0 ? p.configs.sections[i + 1] : p.configs.inputs[i];
+        std::string text;
+        tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
+        if (is_cs(s.src) && is_hf(s.tgt) && has_sideband_sparsity(p.configs.files[i])) {
+            log::info("Finalizing sparsity. The output checkpoint will be dense.");
+            tensors = with_nans_zeroed(tensors);
+            text += "(sideband sparsity: NaN weights are written as 0)\n";
+        }
+        p.step_descriptions.push_back(std::move(text));
+    }
+
+    // CS -> CS: every other section travels, with the Model Zoo's per-step fixes.
+    if (is_cs(p.src) && is_cs(p.tgt)) {
+        p.cs_root = ck.root;
+        const bool crosses_cs16 = std::any_of(p.path.begin(), p.path.end(), [](const Step& s) {
+            return s.src == "cs-1.6" || s.tgt == "cs-1.6";
+        });
+        inject_r19_dataloader_state(p.cs_root, p.configs.files.front(), r.config.string());
+        finish_cs_checkpoint(p.cs_root, tensors, crosses_cs16, r.checkpoint.string());
+    }
+    p.tensors = std::move(tensors);
+
+    p.out_config = p.configs.files.back();
+    if (is_hf(p.tgt))
+        if (auto dt = torch_dtype_of(p.tensors)) // what is written, whatever the plugin assumed (design.md §5)
+            p.out_config.set("torch_dtype", Node(*dt));
+    return p;
+}
+
+} // namespace ckpt::convert

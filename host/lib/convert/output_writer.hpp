@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// The validate, write and commit phases of a conversion: outputs checked against the inputs,
+// written under temporary names by one writer per target kind, then moved into place together.
+#pragma once
+
+#include "convert/conversion_plan.hpp"
+#include "convert/output_names.hpp"
+#include "core/atomic_output.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace ckpt::convert {
+
+/// Outputs written under temporary names; destroyed uncommitted, they remove what was written.
+class StagedOutputs {
+public:
+    /// A new output for `target` (see AtomicOutput); stays valid while this object lives.
+    AtomicOutput& add(const std::filesystem::path& target, AtomicOutput::Type type, bool overwrite);
+    /// Moves every output into place, in the order they were added.
+    void commit();
+
+private:
+    std::vector<std::unique_ptr<AtomicOutput>> m_outputs;
+};
+
+/// Creates the output folders and refuses outputs that would replace an input file.
+void prepare_outputs(const ConversionPlan& plan, const OutputNames& names, const Request& r);
+
+/// Writes `tensors` (the plan's, possibly wrapped) and the config as the target kind asks: a
+/// Hugging Face folder of shards, or a Cerebras `.mdl` and its YAML config.
+StagedOutputs write_outputs(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
+                            const OutputNames& names, const Request& r);
+
+/// `convert-config`'s one output.
+void write_config_output(const Node& config, const std::filesystem::path& out, const std::string& tgt,
+                         const Request& r);
+
+} // namespace ckpt::convert
