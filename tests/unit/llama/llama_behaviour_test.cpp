@@ -2,7 +2,7 @@
 // llama plugin behaviour the references do not cover: the rotary interleave checked row by row
 // (GQA fixture and a synthetic MHA model with biases and q/k norms), dropped buffers, headless
 // lm_head synthesis, rope_scaling round trips, the cs-2.4+ `name` key and muP folding.
-#include "llama_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include "formats/container.hpp"
 #include "formats/mdl/mdl.hpp"
@@ -95,7 +95,7 @@ struct Synthetic {
         checkpoint = dir / "hf/model.safetensors";
         config = dir / "hf/config.json";
         fs::create_directories(dir / "hf");
-        write_safetensors(checkpoint, ts);
+        write_f32_safetensors(checkpoint, ts);
         for (auto& [k, v] : ts)
             tensors[k] = v;
         write_file(config, "{\"hidden_size\": 8, \"intermediate_size\": 16, \"num_attention_heads\": 2, "
@@ -292,7 +292,7 @@ TEST(LlamaCsReleases, HfToCs20GoesThroughCs21)
     EXPECT_EQ(m->find("norm_type"), nullptr);
     ASSERT_NE(m->find("use_rms_norm"), nullptr);
     EXPECT_TRUE(m->find("use_rms_norm")->as_bool());
-    EXPECT_EQ(diff(dir / "pytorch_model_to_cs-1.9.mdl", ref("llama", "hf_to_cs/pytorch_model_to_cs-2.3.mdl")), 0);
+    EXPECT_TRUE(same_checkpoint(dir / "pytorch_model_to_cs-1.9.mdl", ref("llama", "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
 }
 
 TEST(LlamaTies, TiedLmHeadIsNotCreatedButRepairedForCs19)
@@ -327,7 +327,7 @@ TEST(LlamaCheckpoint, LegacyModelPrefixIsAcceptedTowardsHf)
                        ref("llama", "hf_to_cs/config_to_cs-2.3.yaml").string(), (dir / "prefixed.mdl").string(),
                        "--output-dir", dir.path().string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(diff(dir / "prefixed_to_hf/pytorch_model.bin.index.json", hf("llama", "bin/pytorch_model.bin")), 0);
+    EXPECT_TRUE(same_checkpoint(dir / "prefixed_to_hf/pytorch_model.bin.index.json", hf("llama", "bin/pytorch_model.bin")));
 }
 
 TEST(LlamaCheckpoint, UnknownKeysFailUnlessDropped)
@@ -335,7 +335,7 @@ TEST(LlamaCheckpoint, UnknownKeysFailUnlessDropped)
     Synthetic s(false);
     std::vector<std::pair<std::string, Tensor>> ts(s.tensors.begin(), s.tensors.end());
     ts.emplace_back("model.layers.0.self_attn.extra.weight", arange({2}, 0));
-    write_safetensors(s.checkpoint, ts);
+    write_f32_safetensors(s.checkpoint, ts);
     RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
                        s.config.string(), s.checkpoint.string(), "--output-dir", (s.dir / "a").string()});
     EXPECT_NE(r.exit_code, 0);
