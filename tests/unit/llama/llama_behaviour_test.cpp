@@ -193,6 +193,7 @@ TEST(LlamaHeadless, UntiedHeadIsDeterministicNormal)
 
 TEST(LlamaConfig, RopeScalingRoundTrips)
 {
+    // cs-2.4 is the first release with pos_scaling_type (release_gate_test.cpp has the older ones).
     const std::vector<std::string> cases{
         R"({"type": "linear", "factor": 2.0})",
         R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})",
@@ -200,22 +201,22 @@ TEST(LlamaConfig, RopeScalingRoundTrips)
     for (const auto& rope : cases) {
         TempDir dir;
         write_file(dir / "config.json", R"({"hidden_size": 64, "num_attention_heads": 4, "rope_scaling": )" + rope + "}");
-        RunResult r = cli({"convert-config", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+        RunResult r = cli({"convert-config", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.4", "--config",
                            (dir / "config.json").string(), "--output-dir", dir.path().string()});
         ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        Node cs = config(dir / "config_to_cs-2.3.yaml");
+        Node cs = config(dir / "config_to_cs-2.4.yaml");
         const Node* model = cs.find("model");
         ASSERT_NE(model, nullptr);
         EXPECT_NE(model->find("pos_scaling_type"), nullptr);
-        r = cli({"convert-config", "--model", "llama", "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
-                 (dir / "config_to_cs-2.3.yaml").string(), "--output-dir", dir.path().string()});
+        r = cli({"convert-config", "--model", "llama", "--src-fmt", "cs-2.4", "--tgt-fmt", "hf", "--config",
+                 (dir / "config_to_cs-2.4.yaml").string(), "--output-dir", dir.path().string()});
         ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        Node back = config(dir / "config_to_cs-2.3_to_hf.json");
+        Node back = config(dir / "config_to_cs-2.4_to_hf.json");
         write_file(dir / "rope.json", rope);
         Node want = config(dir / "rope.json");
         const Node* got = back.find("rope_scaling");
         ASSERT_NE(got, nullptr);
-        ASSERT_EQ(got->size(), want.size()) << read_file(dir / "config_to_cs-2.3_to_hf.json");
+        ASSERT_EQ(got->size(), want.size()) << read_file(dir / "config_to_cs-2.4_to_hf.json");
         for (size_t i = 0; i < want.size(); ++i) {
             const std::string k = Node::key_text(want.entries()[i].first);
             ASSERT_NE(got->find(k), nullptr) << k;
