@@ -13,21 +13,6 @@ namespace {
 
 fs::path input_config() { return ref("t5", "input/config.json"); }
 
-fs::path only_file(const fs::path& dir, const std::string& suffix)
-{
-    std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-            found.push_back(e.path());
-    }
-    if (found.size() != 1) {
-        ADD_FAILURE() << "expected one *" << suffix << " in " << dir << ", found " << found.size();
-        return dir / ("missing" + suffix);
-    }
-    return found.front();
-}
-
 TEST(T5Behaviour, GatedFeedForwardRoundTrips)
 {
     TempDir tmp;
