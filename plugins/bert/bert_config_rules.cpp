@@ -183,6 +183,11 @@ public:
             post_defaults[kHf] = {{"model_type", Value("roberta")}};
             post_defaults[kCs] = {{"disable_nsp", Value(true)}, {"mask_padding_in_positional_embed", Value(true)}};
         }
+        post_defaults[kCs].push_back({"name", Value(registry_name(variant))});
+        // Release_2.3.0's HF_CS21 table also writes freeze_ffn_bias_in_glu for cs-2.1 and cs-2.2,
+        // whose models do not know it (docs/config-keys-by-release.md); HF cannot freeze, so the
+        // value is always the implied False.
+        gates = {{"freeze_ffn_bias_in_glu", {2, 3}, {Value(false)}}, sdk::registry_name_gate()};
     }
 
 protected:

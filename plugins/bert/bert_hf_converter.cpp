@@ -34,8 +34,6 @@ public:
         const int vts_until = m_variant == Variant::roberta ? 203 : 202;
         if (v <= vts_until && !dst.has("enable_vts"))
             dst.entry("enable_vts").set(false);
-        if (v >= 204 && !dst.has("name"))
-            dst.entry("name").set(registry_name(m_variant));
     }
 
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override

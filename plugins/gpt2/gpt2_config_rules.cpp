@@ -74,7 +74,9 @@ public:
         pre_defaults[hf] = {{"tie_word_embeddings", Value(true)}};
         pre_defaults[cs] = {{"share_embedding_weights", Value(true)}};
         post_defaults[hf] = {{"model_type", Value("gpt2")}};
-        post_defaults[cs] = {{"use_bias_in_output", Value(false)}};
+        post_defaults[cs] = {{"use_bias_in_output", Value(false)}, {"name", Value(kRegistryName)}};
+        // Every other key here is known from cs-2.1, the oldest target (docs/config-keys-by-release.md).
+        gates = {sdk::registry_name_gate()};
     }
 
 protected:

@@ -70,8 +70,6 @@ public:
             // BaseConfigConverter_HF_CS of the releases that target cs-2.1 ... cs-2.3 adds it.
             if (v <= 203 && !dst.has("mixed_precision"))
                 dst.entry("mixed_precision").set(true);
-            if (v >= 204 && !dst.has("name"))
-                dst.entry("name").set(kRegistryName);
             return;
         }
         const MupKind kind = detect_mup(src);

@@ -134,9 +134,11 @@ public:
 
     void convert_config(const Request& req, ConstNode src, Node dst) override
     {
+        static const sdk::KeyGates gates{sdk::registry_name_gate()};
         if (req.direction == 1) {
             // cs-2.2 has no `name`; everything else is unchanged going back.
-            copy_config(src, dst, [](const std::string& key, ConstNode) { return key == "name"; });
+            copy_config(src, dst, [](const std::string&, ConstNode) { return false; });
+            sdk::apply_release_gates(gates, req.tgt_fmt, dst);
             return;
         }
         copy_config(src, dst, [&](const std::string& key, ConstNode) {
@@ -148,8 +150,9 @@ public:
         });
         // A cs-2.2 muP section arrives already upgraded: the host does that with the optimizer
         // section, which the upgrade reads (config/cs_release_config.hpp).
-        if (cs_version(req.tgt_fmt) >= 204 && !dst.has("name"))
+        if (!dst.has("name"))
             dst.entry("name").set(kRegistryName);
+        sdk::apply_release_gates(gates, req.tgt_fmt, dst);
     }
 
     void plan_checkpoint(const Request& req, ConstNode cfg0, ConstNode cfg1, Plan& plan) override

@@ -245,7 +245,13 @@ LlamaConfigConverter::LlamaConfigConverter(Variant variant) : m_variant(variant)
                           {"use_bias_in_output", false},
                           {"norm_first", true},
                           {"use_ff_layer1_dropout", false},
-                          {"norm_type", "rmsnorm"}};
+                          {"norm_type", "rmsnorm"},
+                          {"name", Value(m_variant.registry_name())}};
+    // Release_2.3.0 expresses only linear scaling, as pos_scaling_factor alone; the other keys
+    // here are known from cs-2.1, the oldest target (docs/config-keys-by-release.md).
+    gates = {{"pos_scaling_type", {2, 4}, {Value("linear")}},
+             {"pos_scaling_extra_args", {2, 4}, {}},
+             sdk::registry_name_gate()};
 }
 
 void LlamaConfigConverter::pre_convert(sdk::ConfigContext& ctx, sdk::Node work) const
@@ -272,9 +278,6 @@ void LlamaConfigConverter::post_convert(sdk::ConfigContext& ctx) const
         // Model Zoo 2.3's BaseConfigConverter_HF_CS post-default (the references were made with it).
         if (v && *v <= std::make_pair(2, 3) && !ctx.dst.has("mixed_precision"))
             ctx.dst.entry("mixed_precision").set(true);
-        // cs-2.4+ configs name their model class (BaseConfigConverter_HF_CS, 2.4+).
-        if (v && *v >= std::make_pair(2, 4) && !ctx.dst.has("name"))
-            ctx.dst.entry("name").set(m_variant.registry_name());
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include "llama_family.hpp"
 
+#include <ckptconv/cpp/release_gate.hpp>
 #include <ckptconv/cpp/value.hpp>
 
 #include <set>
@@ -107,6 +108,14 @@ void LlamaCs20Cs21::convert_config(const sdk::Request& req, sdk::ConstNode src, 
         return;
     }
     copy_except(src, dst, "");
+    if (req.direction == 1) {
+        // Release_2.0.2 has neither key: its rotary base is 10000 and it cannot scale positions.
+        // The Model Zoo's step copies them (the references keep the implied values); any other
+        // value would be ignored by a cs-2.0 model, so it is refused.
+        static const sdk::KeyGates cs21_keys{{"rope_theta", {2, 1}, {sdk::Value(10000.0)}},
+                                             {"pos_scaling_factor", {2, 1}, {sdk::Value(1.0)}}};
+        sdk::apply_release_gates(cs21_keys, req.tgt_fmt, dst, sdk::ImpliedValue::keep);
+    }
 }
 
 void LlamaCs20Cs21::plan_checkpoint(const sdk::Request& req, sdk::ConstNode cs20, sdk::ConstNode cs21,

@@ -23,8 +23,6 @@ using sdk::Request;
 /// (cs-2.3 ... cs-2.9), as Model Zoo 2.10 lists them.
 std::vector<std::string> hf_cs21_formats();
 std::vector<std::string> hf_cs23_formats();
-/// Parses "cs-X.Y" into X*100+Y; -1 for anything else.
-int cs_version(const std::string& fmt);
 /// The CS registry name written as `name` in cs-2.4+ configs for a --model spelling
 /// (spec/mappings.md §1.5): `transformer` is its own registry entry; t5, ul2 and flan-ul2 are `t5`.
 std::string registry_name(const std::string& model);

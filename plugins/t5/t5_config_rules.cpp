@@ -138,9 +138,18 @@ public:
         post_defaults[cs] = {{"src_max_position_embeddings", Value(512)},
                              {"tgt_max_position_embeddings", Value(512)},
                              {"norm_type", Value("rmsnorm")}};
+        // Every other key here is known from cs-2.1, the oldest target (docs/config-keys-by-release.md).
+        gates = {sdk::registry_name_gate()};
     }
 
 protected:
+    void post_convert(ConfigContext& c) const override
+    {
+        // The registry name depends on the alias asked for (t5 or transformer).
+        if (c.from == 0 && !c.dst.has("name"))
+            c.dst.entry("name").set(registry_name(c.req.model));
+    }
+
     void pre_convert(ConfigContext& c, Node work) const override
     {
         if (c.from == 0) {

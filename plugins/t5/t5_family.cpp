@@ -2,8 +2,6 @@
 // Small facts every t5 converter needs: format groups, registry names, config flags.
 #include "t5.hpp"
 
-#include <cstdio>
-
 namespace ckpt::t5 {
 
 std::vector<std::string> hf_cs21_formats() { return {"cs-2.1", "cs-2.2"}; }
@@ -11,15 +9,6 @@ std::vector<std::string> hf_cs21_formats() { return {"cs-2.1", "cs-2.2"}; }
 std::vector<std::string> hf_cs23_formats()
 {
     return {"cs-2.3", "cs-2.4", "cs-2.5", "cs-2.6", "cs-2.7", "cs-2.8", "cs-2.9"};
-}
-
-int cs_version(const std::string& fmt)
-{
-    int major = 0, minor = 0;
-    char tail = 0;
-    if (std::sscanf(fmt.c_str(), "cs-%d.%d%c", &major, &minor, &tail) != 2 || major < 0 || minor < 0 || minor > 99)
-        return -1;
-    return major * 100 + minor;
 }
 
 std::string registry_name(const std::string& model)

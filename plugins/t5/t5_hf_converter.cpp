@@ -31,8 +31,6 @@ public:
     {
         if (req.direction == 0) {
             hf_cs_config().run(req, src, dst);
-            if (cs_version(req.tgt_fmt) >= 204 && !dst.has("name"))
-                dst.entry("name").set(registry_name(req.model));
             return;
         }
         if (!is_mup(src)) {

@@ -1,14 +1,103 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers the family-plugin tests share.
+// Helpers the family-plugin tests share (see checkpoint_support.hpp).
 #include "checkpoint_support.hpp"
 
+#include "config/config_file.hpp"
 #include "formats/container.hpp"
+#include "formats/safetensors/safetensors_writer.hpp"
 
+#include <cstring>
+#include <regex>
 #include <sstream>
 
 namespace ckpt::test {
 
-std::map<std::string, TensorPtr> model_tensors(const std::filesystem::path& file)
+RunResult cli(const std::vector<std::string>& args)
+{
+    return run_cli(args, {"CKPT_PLUGIN_DEFAULT_DIR=" + std::string(CKPTCONV_BUILD_PLUGIN_DIR)});
+}
+
+RunResult convert(const std::string& model, const std::string& src, const std::string& tgt, const fs::path& config,
+                  const fs::path& ckpt, const fs::path& out, const std::vector<std::string>& extra)
+{
+    std::vector<std::string> args{"convert",       "--model", model,         "--src-fmt",     src,
+                                  "--tgt-fmt",     tgt,       "--config",    config.string(), ckpt.string(),
+                                  "--output-dir",  out.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cli(args);
+}
+
+RunResult convert_config(const std::string& model, const std::string& src, const std::string& tgt,
+                         const fs::path& config, const fs::path& out)
+{
+    return cli({"convert-config", "--model", model, "--src-fmt", src, "--tgt-fmt", tgt, "--config", config.string(),
+                "--output-dir", out.string()});
+}
+
+fs::path hf(const std::string& family, const std::string& rel) { return data_path("hf/" + family + "/" + rel); }
+fs::path ref(const std::string& family, const std::string& rel) { return data_path("cs-ref/" + family + "/" + rel); }
+
+::testing::AssertionResult same_checkpoint(const fs::path& a, const fs::path& b)
+{
+    RunResult r = cli({"diff", a.string(), b.string()});
+    if (r.exit_code == 0)
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "ckptconv diff " << a << " " << b << " exit " << r.exit_code << "\n"
+                                         << r.out << r.err;
+}
+
+fs::path only_file(const fs::path& dir, const std::string& suffix)
+{
+    std::vector<fs::path> found;
+    if (fs::is_directory(dir))
+        for (const auto& e : fs::recursive_directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+                found.push_back(e.path());
+        }
+    if (found.size() != 1) {
+        ADD_FAILURE() << "expected one *" << suffix << " under " << dir << ", found " << found.size();
+        return dir / ("missing" + suffix);
+    }
+    return found.front();
+}
+
+Node config(const fs::path& p) { return read_config(p); }
+
+::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& reference, const std::string& hf_class,
+                                          const char* torch_dtype)
+{
+    Node mine = config(ours);
+    Node theirs = config(reference);
+    const Node* arch = mine.find("architectures");
+    if (!arch || arch->size() != 1 || arch->items().at(0).as_string() != hf_class)
+        return ::testing::AssertionFailure() << ours << ": architectures is not [" << hf_class << "]\n" << read_file(ours);
+    const Node* dtype = mine.find("torch_dtype");
+    if (torch_dtype ? !dtype || dtype->as_string() != torch_dtype : dtype != nullptr)
+        return ::testing::AssertionFailure() << ours << ": torch_dtype is not " << (torch_dtype ? torch_dtype : "absent")
+                                             << "\n" << read_file(ours);
+    const bool reference_lacks_both = !theirs.find("architectures") && !theirs.find("torch_dtype");
+    for (const char* added : {"architectures", "torch_dtype"}) {
+        mine.erase(added);
+        theirs.erase(added);
+    }
+    if (!(mine == theirs))
+        return ::testing::AssertionFailure() << read_file(ours) << "\nvs\n" << read_file(reference);
+    if (!reference_lacks_both)
+        return ::testing::AssertionSuccess();
+    // Then the text too: the reference's, with our keys appended in the same layout.
+    const std::string text = read_file(reference);
+    const size_t end = text.rfind("\n}");
+    std::string want = text.substr(0, end) + ",\n    \"architectures\": [\n        \"" + hf_class + "\"\n    ]";
+    if (torch_dtype)
+        want += std::string(",\n    \"torch_dtype\": \"") + torch_dtype + "\"";
+    want += "\n}";
+    if (end != std::string::npos && read_file(ours) == want)
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << read_file(ours) << "\nis not, byte for byte,\n" << want;
+}
+
+std::map<std::string, TensorPtr> model_tensors(const fs::path& file)
 {
     Checkpoint ck = open_checkpoint(file);
     const Node* model = ck.root.find("model");
@@ -33,6 +122,92 @@ std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<st
         if (!a.count(name))
             diff += "only right: " + name + "\n";
     return diff;
+}
+
+std::vector<float> floats(const TensorPtr& t)
+{
+    EXPECT_EQ(t->info().dtype, DType::f32);
+    auto bytes = read_all(*t);
+    std::vector<float> v(bytes.size() / sizeof(float));
+    std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+    return v;
+}
+
+std::map<std::string, Tensor> tensors(const fs::path& p)
+{
+    Checkpoint ck = open_checkpoint(p);
+    const Node* root = &ck.root;
+    if (const Node* model = ck.root.find("model"); model && model->kind() == Node::Kind::map)
+        root = model;
+    std::map<std::string, Tensor> out;
+    for (const auto& nt : flat_tensors(*root, p.string())) {
+        const TensorInfo& info = nt.tensor->info();
+        if (info.dtype != DType::f32)
+            continue;
+        Tensor t;
+        t.shape = info.shape;
+        std::vector<std::byte> bytes = read_all(*nt.tensor);
+        t.values.resize(bytes.size() / sizeof(float));
+        std::memcpy(t.values.data(), bytes.data(), t.values.size() * sizeof(float));
+        out[nt.name] = std::move(t);
+    }
+    return out;
+}
+
+Tensor arange(std::vector<int64_t> shape, float start)
+{
+    Tensor t;
+    int64_t n = 1;
+    for (int64_t d : shape)
+        n *= d;
+    t.shape = std::move(shape);
+    t.values.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        t.values[static_cast<size_t>(i)] = start + static_cast<float>(i);
+    return t;
+}
+
+void write_f32_safetensors(const fs::path& p, const std::vector<std::pair<std::string, Tensor>>& ts)
+{
+    // The project's own writer: these tests need a valid file, not a hand-rolled one.
+    std::vector<NamedTensor> out;
+    for (const auto& [name, t] : ts) {
+        std::vector<std::byte> bytes(t.values.size() * sizeof(float));
+        std::memcpy(bytes.data(), t.values.data(), bytes.size());
+        out.push_back({name, std::make_shared<MemoryTensor>(TensorInfo{DType::f32, t.shape}, std::move(bytes))});
+    }
+    fs::remove(p); // callers rewrite a file in place
+    if (p.has_parent_path())
+        fs::create_directories(p.parent_path());
+    ckpt::write_safetensors(p, out, {{"format", "pt"}});
+}
+
+void write_patterned_safetensors(const fs::path& p, const Shapes& shapes)
+{
+    std::vector<std::pair<std::string, Tensor>> ts;
+    for (size_t t = 0; t < shapes.size(); ++t) {
+        Tensor x = arange(shapes[t].second, 0.0f);
+        for (size_t i = 0; i < x.values.size(); ++i)
+            x.values[i] = static_cast<float>(t + 1) * 0.001f + static_cast<float>(i % 97) * 0.01f;
+        ts.emplace_back(shapes[t].first, std::move(x));
+    }
+    write_f32_safetensors(p, ts);
+}
+
+std::string with_yaml_key(const std::string& text, const std::string& key, const std::string& value)
+{
+    const std::regex line("\n    " + key + ":[^\n]*");
+    if (std::regex_search(text, line))
+        return std::regex_replace(text, line, "\n    " + key + ": " + value);
+    return text + (text.empty() || text.back() == '\n' ? "" : "\n") + "    " + key + ": " + value + "\n";
+}
+
+std::string with_json_key(const std::string& text, const std::string& key, const std::string& value)
+{
+    const std::regex entry("\"" + key + "\": [^,\n]*");
+    if (std::regex_search(text, entry))
+        return std::regex_replace(text, entry, "\"" + key + "\": " + value);
+    return text.substr(0, text.rfind('}')) + ",\n  \"" + key + "\": " + value + "\n}\n";
 }
 
 std::vector<std::string> matched_lines(const std::string& text)

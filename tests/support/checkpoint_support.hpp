@@ -1,22 +1,87 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers the family-plugin tests share: tensors read through the host library, and the
-// `Matched` lines of a --debug run.
+// Helpers the family-plugin tests share: the CLI with this build's plugins, fixture and reference
+// paths, checkpoints compared with `ckptconv diff` or read through the host library, small
+// configs and checkpoints written by hand, and the `Matched` lines of a --debug run.
 #pragma once
 
+#include "core/node.hpp"
 #include "core/tensor.hpp"
+#include "test_support.hpp"
 
+#include <gtest/gtest.h>
+
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ckpt::test {
 
+namespace fs = std::filesystem;
+
+/// Runs `ckptconv` with the plugins of this build only.
+RunResult cli(const std::vector<std::string>& args);
+
+/// `convert --model M --src-fmt S --tgt-fmt T --config C CKPT --output-dir OUT [extra...]`.
+RunResult convert(const std::string& model, const std::string& src, const std::string& tgt, const fs::path& config,
+                  const fs::path& ckpt, const fs::path& out, const std::vector<std::string>& extra = {});
+
+/// `convert-config --model M --src-fmt S --tgt-fmt T --config C --output-dir OUT`.
+RunResult convert_config(const std::string& model, const std::string& src, const std::string& tgt,
+                         const fs::path& config, const fs::path& out);
+
+/// tests/data/hf/<family>/<rel>: a Hugging Face fixture.
+fs::path hf(const std::string& family, const std::string& rel);
+/// tests/data/cs-ref/<family>/<rel>: a Model Zoo reference.
+fs::path ref(const std::string& family, const std::string& rel);
+
+/// `ckptconv diff A B` succeeded (exit 0: the same tensors); its output otherwise.
+::testing::AssertionResult same_checkpoint(const fs::path& a, const fs::path& b);
+
+/// The single file under `dir` (recursively) whose name ends with `suffix`; fails the test when
+/// there is not exactly one.
+fs::path only_file(const fs::path& dir, const std::string& suffix);
+
+/// A config file (JSON or YAML) as a host tree.
+Node config(const fs::path& p);
+
+/// The HF config `ours` equals `reference` but for what ckptconv adds for current transformers
+/// (design.md §5): `architectures` = [hf_class] and, when given, `torch_dtype`. Key for key; and
+/// byte for byte (our keys appended) when the reference has neither key.
+::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& reference, const std::string& hf_class,
+                                          const char* torch_dtype = "float32");
+
 /// The model tensors of a checkpoint: a Hugging Face state dict, or a Cerebras file's `model`.
-std::map<std::string, TensorPtr> model_tensors(const std::filesystem::path& file);
+std::map<std::string, TensorPtr> model_tensors(const fs::path& file);
 
 /// Empty when both maps hold the same names with equal bytes; else one line per difference.
 std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<std::string, TensorPtr>& b);
+
+/// A float32 tensor's values.
+std::vector<float> floats(const TensorPtr& t);
+
+/// A float32 tensor held by value.
+struct Tensor {
+    std::vector<int64_t> shape;
+    std::vector<float> values;
+};
+/// The float32 model tensors of a checkpoint (others are skipped), by name.
+std::map<std::string, Tensor> tensors(const fs::path& p);
+/// A tensor of the given shape whose values are start, start+1, ... (distinct, so any misplaced
+/// row shows).
+Tensor arange(std::vector<int64_t> shape, float start);
+/// Writes a float32 safetensors file with the project's writer (replacing `p`, creating its folder).
+void write_f32_safetensors(const fs::path& p, const std::vector<std::pair<std::string, Tensor>>& tensors);
+using Shapes = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+/// Writes a float32 safetensors file of the given shapes whose values differ per tensor and element.
+void write_patterned_safetensors(const fs::path& p, const Shapes& shapes);
+
+/// `text` (a YAML model section) with `key: value` replacing the key's line, or appended.
+std::string with_yaml_key(const std::string& text, const std::string& key, const std::string& value);
+/// `text` (an HF config.json) with `"key": value` replacing the key's entry, or appended.
+std::string with_json_key(const std::string& text, const std::string& key, const std::string& value);
 
 /// Every `Matched <old> -> <new> action: <name>` line in `text` (from the word `Matched` on).
 std::vector<std::string> matched_lines(const std::string& text);

@@ -2,7 +2,7 @@
 // Every ConfigConversionError of the bert family's config tables and release steps
 // (spec/mappings.md §2.3 c, §2.15, §3), with the Model Zoo's wording where it has one, through
 // `ckptconv convert-config` on small hand-written configs.
-#include "bert_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 namespace ckpt::test::bert {
 namespace {

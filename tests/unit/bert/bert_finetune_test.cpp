@@ -2,7 +2,7 @@
 // The fine-tune models (bert-sequence-classifier, bert-token-classifier, bert-qa,
 // bert-summarization) on small synthetic HF checkpoints: CS names keep the `bert.` prefix, the
 // heads convert, hf -> cs -> hf is bit exact, and the CS release steps rename under `bert.`.
-#include "bert_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 namespace ckpt::test::bert {
 namespace {
@@ -42,7 +42,7 @@ TEST_P(BertFineTune, HfToCsKeepsBertPrefixAndRoundTripsBitExact)
     const FineTune f = GetParam();
     TempDir tmp;
     const std::string head = f.hf_head;
-    write_safetensors(tmp / "hf/model.safetensors",
+    write_patterned_safetensors(tmp / "hf/model.safetensors",
                       encoder_plus({{head + ".weight", {f.labels, 64}}, {head + ".bias", {f.labels}}}));
     write_config(tmp / "hf/config.json", f.extra);
     RunResult r = convert(f.model, "hf", "cs-2.3", tmp / "hf/config.json", tmp / "hf/model.safetensors", tmp / "cs");
@@ -83,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(BertFineTune, SummarizationCsStepsRenameUnderBertPrefix)
 {
     TempDir tmp;
-    write_safetensors(tmp / "hf/model.safetensors",
+    write_patterned_safetensors(tmp / "hf/model.safetensors",
                       encoder_plus({{"classifier.weight", {1, 64}}, {"classifier.bias", {1}}}));
     write_config(tmp / "hf/config.json", "\"id2label\": {\"0\": \"a\"}");
     RunResult r = convert("bert-sequence-classifier", "hf", "cs-2.1", tmp / "hf/config.json",

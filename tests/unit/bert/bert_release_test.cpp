@@ -2,7 +2,7 @@
 // bert's Cerebras release steps through the real CLI: the cs-2.0 <-> 2.1 renames, a release
 // upgrade in one command equal to step by step, the cs-1.9 -> 2.0 tie repair, the cs-1.7 <->
 // 1.8 nonlinearity keys and the cs-1.6 rename from HF-like names.
-#include "bert_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 namespace ckpt::test::bert {
 namespace {
@@ -156,7 +156,7 @@ TEST(BertRelease, CsToHfRestoresTiedWordEmbeddingsFromTheMlmDecoder)
     for (const auto& [name, t] : model_tensors(hf("bert", "bin/pytorch_model.bin")))
         if (name != "bert.embeddings.word_embeddings.weight")
             shapes.push_back({name, t->info().shape});
-    write_safetensors(tmp / "hf/model.safetensors", shapes);
+    write_patterned_safetensors(tmp / "hf/model.safetensors", shapes);
     RunResult r =
         convert("bert", "hf", "cs-2.3", hf("bert", "bin/config.json"), tmp / "hf/model.safetensors", tmp / "cs");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -180,7 +180,7 @@ TEST(BertRelease, RobertaWithoutSegmentsGetsZeroTokenTypeEmbeddings)
     for (const auto& [name, t] : model_tensors(hf("roberta", "bin/pytorch_model.bin")))
         if (name != token_types)
             shapes.push_back({name, t->info().shape});
-    write_safetensors(tmp / "hf/model.safetensors", shapes);
+    write_patterned_safetensors(tmp / "hf/model.safetensors", shapes);
     RunResult r =
         convert("roberta", "hf", "cs-2.3", hf("roberta", "bin/config.json"), tmp / "hf/model.safetensors", tmp / "cs");
     ASSERT_EQ(r.exit_code, 0) << r.err;

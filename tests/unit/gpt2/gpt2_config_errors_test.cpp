@@ -3,7 +3,7 @@
 // Model Zoo's wording, plus the defaults and pre-steps, through `ckptconv convert-config`.
 #include <gtest/gtest.h>
 
-#include "gpt2_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 namespace ckpt::test::gpt2 {
 namespace {
@@ -21,13 +21,13 @@ RunResult convert_with(const TempDir& tmp, bool from_hf, const std::string& key,
 {
     fs::path file;
     if (from_hf) {
-        std::string json = read_file(ref("configs/hf_minimal.json"));
+        std::string json = read_file(ref("gpt2", "configs/hf_minimal.json"));
         json = json.substr(0, json.rfind('}')) + ",\n  \"" + key + "\": " + value + "\n}\n";
         file = tmp / "hf.json";
         write_file(file, json);
     } else {
         file = tmp / "cs.yaml";
-        write_file(file, read_file(ref("configs/cs_minimal.yaml")) + "    " + key + ": " + value + "\n");
+        write_file(file, read_file(ref("gpt2", "configs/cs_minimal.yaml")) + "    " + key + ": " + value + "\n");
     }
     return cli({"convert-config", "--model", "gpt2", "--src-fmt", from_hf ? "hf" : "cs-2.3", "--tgt-fmt",
                 from_hf ? "cs-2.3" : "hf", file.string(), "--output-dir", (tmp / "out").string()});

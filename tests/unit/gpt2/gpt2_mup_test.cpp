@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "gpt2.hpp"
-#include "gpt2_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include "core/node.hpp"
 #include "plugins/host_services.hpp"
@@ -40,9 +40,11 @@ class Gpt2Mup : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        base_yaml = fixture_to_cs23(tmp / "cs");
-        ASSERT_FALSE(base_yaml.empty());
-        orig = model_tensors(hf("bin/pytorch_model.bin"));
+        const RunResult r = convert("gpt2", "hf", "cs-2.3", hf("gpt2", "bin/config.json"),
+                                    hf("gpt2", "bin/pytorch_model.bin"), tmp / "cs");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        base_yaml = read_file(tmp / "cs/config_to_cs-2.3.yaml");
+        orig = model_tensors(hf("gpt2", "bin/pytorch_model.bin"));
     }
 
     /// Converts the cs-2.3 checkpoint to HF with `extra` YAML lines in the model section.
@@ -112,7 +114,7 @@ TEST_F(Gpt2Mup, TiedMupCheckpointWithoutLmHeadGetsAFoldedHead)
 {
     // The safetensors fixture has no lm_head; the folded sP model is untied, so it needs one.
     RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                       hf("safetensors/config.json").string(), hf("safetensors/model.safetensors").string(),
+                       hf("gpt2", "safetensors/config.json").string(), hf("gpt2", "safetensors/model.safetensors").string(),
                        "--output-dir", (tmp / "st").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     write_file(tmp / "st.yaml", base_yaml + "    mup_base_hidden_size: 32\n    embeddings_scale: 10.0\n");

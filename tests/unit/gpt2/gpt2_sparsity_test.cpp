@@ -4,7 +4,7 @@
 // CS -> CS, as the Model Zoo does.
 #include <gtest/gtest.h>
 
-#include "gpt2_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include "core/node.hpp"
 #include "formats/mdl/mdl.hpp"
@@ -22,8 +22,10 @@ class Gpt2Sideband : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        cs_yaml = fixture_to_cs23(tmp / "cs");
-        ASSERT_FALSE(cs_yaml.empty());
+        const RunResult r = convert("gpt2", "hf", "cs-2.3", hf("gpt2", "bin/config.json"),
+                                    hf("gpt2", "bin/pytorch_model.bin"), tmp / "cs");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        cs_yaml = read_file(tmp / "cs/config_to_cs-2.3.yaml");
         // The same checkpoint with every other element of one weight pruned (NaN).
         Node model = Node::map();
         for (const auto& [name, t] : model_tensors(tmp / "cs/pytorch_model_to_cs-2.3.mdl")) {
@@ -97,7 +99,7 @@ TEST_F(Gpt2Sideband, OtherSparsityKeepsTheNaNs)
 TEST(Gpt2TrainState, SchedulerEpochAndSparsityMasksAreCarried)
 {
     TempDir tmp;
-    Node root = read_mdl(ref("input_cs22_train/checkpoint_10.mdl")).root;
+    Node root = read_mdl(ref("gpt2", "input_cs22_train/checkpoint_10.mdl")).root;
     root.find("lr_scheduler")->set("last_epoch", Node(int64_t{7}));
     std::vector<std::byte> mask_bytes(64 * 128, std::byte{1});
     Node mask = Node::map();
@@ -122,7 +124,7 @@ TEST(Gpt2TrainState, SchedulerEpochAndSparsityMasksAreCarried)
     write_mdl(tmp / "ck.mdl", root);
 
     RunResult r = cli({"convert", "--model", "gpt2", "--src-fmt", "cs-2.2", "--tgt-fmt", "cs-2.3", "--config",
-                       ref("input_cs22_train/params_gpt2_tiny.yaml").string(), (tmp / "ck.mdl").string(),
+                       ref("gpt2", "input_cs22_train/params_gpt2_tiny.yaml").string(), (tmp / "ck.mdl").string(),
                        "--output-dir", (tmp / "out").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const Node out = read_mdl(tmp / "out/ck_to_cs-2.3.mdl").root;

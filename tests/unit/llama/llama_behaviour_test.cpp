@@ -2,7 +2,7 @@
 // llama plugin behaviour the references do not cover: the rotary interleave checked row by row
 // (GQA fixture and a synthetic MHA model with biases and q/k norms), dropped buffers, headless
 // lm_head synthesis, rope_scaling round trips, the cs-2.4+ `name` key and muP folding.
-#include "llama_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include "formats/container.hpp"
 #include "formats/mdl/mdl.hpp"
@@ -95,7 +95,7 @@ struct Synthetic {
         checkpoint = dir / "hf/model.safetensors";
         config = dir / "hf/config.json";
         fs::create_directories(dir / "hf");
-        write_safetensors(checkpoint, ts);
+        write_f32_safetensors(checkpoint, ts);
         for (auto& [k, v] : ts)
             tensors[k] = v;
         write_file(config, "{\"hidden_size\": 8, \"intermediate_size\": 16, \"num_attention_heads\": 2, "
@@ -193,6 +193,7 @@ TEST(LlamaHeadless, UntiedHeadIsDeterministicNormal)
 
 TEST(LlamaConfig, RopeScalingRoundTrips)
 {
+    // cs-2.4 is the first release with pos_scaling_type (release_gate_test.cpp has the older ones).
     const std::vector<std::string> cases{
         R"({"type": "linear", "factor": 2.0})",
         R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})",
@@ -200,22 +201,22 @@ TEST(LlamaConfig, RopeScalingRoundTrips)
     for (const auto& rope : cases) {
         TempDir dir;
         write_file(dir / "config.json", R"({"hidden_size": 64, "num_attention_heads": 4, "rope_scaling": )" + rope + "}");
-        RunResult r = cli({"convert-config", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+        RunResult r = cli({"convert-config", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.4", "--config",
                            (dir / "config.json").string(), "--output-dir", dir.path().string()});
         ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        Node cs = config(dir / "config_to_cs-2.3.yaml");
+        Node cs = config(dir / "config_to_cs-2.4.yaml");
         const Node* model = cs.find("model");
         ASSERT_NE(model, nullptr);
         EXPECT_NE(model->find("pos_scaling_type"), nullptr);
-        r = cli({"convert-config", "--model", "llama", "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
-                 (dir / "config_to_cs-2.3.yaml").string(), "--output-dir", dir.path().string()});
+        r = cli({"convert-config", "--model", "llama", "--src-fmt", "cs-2.4", "--tgt-fmt", "hf", "--config",
+                 (dir / "config_to_cs-2.4.yaml").string(), "--output-dir", dir.path().string()});
         ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        Node back = config(dir / "config_to_cs-2.3_to_hf.json");
+        Node back = config(dir / "config_to_cs-2.4_to_hf.json");
         write_file(dir / "rope.json", rope);
         Node want = config(dir / "rope.json");
         const Node* got = back.find("rope_scaling");
         ASSERT_NE(got, nullptr);
-        ASSERT_EQ(got->size(), want.size()) << read_file(dir / "config_to_cs-2.3_to_hf.json");
+        ASSERT_EQ(got->size(), want.size()) << read_file(dir / "config_to_cs-2.4_to_hf.json");
         for (size_t i = 0; i < want.size(); ++i) {
             const std::string k = Node::key_text(want.entries()[i].first);
             ASSERT_NE(got->find(k), nullptr) << k;
@@ -292,7 +293,7 @@ TEST(LlamaCsReleases, HfToCs20GoesThroughCs21)
     EXPECT_EQ(m->find("norm_type"), nullptr);
     ASSERT_NE(m->find("use_rms_norm"), nullptr);
     EXPECT_TRUE(m->find("use_rms_norm")->as_bool());
-    EXPECT_EQ(diff(dir / "pytorch_model_to_cs-1.9.mdl", ref("llama", "hf_to_cs/pytorch_model_to_cs-2.3.mdl")), 0);
+    EXPECT_TRUE(same_checkpoint(dir / "pytorch_model_to_cs-1.9.mdl", ref("llama", "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
 }
 
 TEST(LlamaTies, TiedLmHeadIsNotCreatedButRepairedForCs19)
@@ -327,7 +328,7 @@ TEST(LlamaCheckpoint, LegacyModelPrefixIsAcceptedTowardsHf)
                        ref("llama", "hf_to_cs/config_to_cs-2.3.yaml").string(), (dir / "prefixed.mdl").string(),
                        "--output-dir", dir.path().string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(diff(dir / "prefixed_to_hf/pytorch_model.bin.index.json", hf("llama", "bin/pytorch_model.bin")), 0);
+    EXPECT_TRUE(same_checkpoint(dir / "prefixed_to_hf/pytorch_model.bin.index.json", hf("llama", "bin/pytorch_model.bin")));
 }
 
 TEST(LlamaCheckpoint, UnknownKeysFailUnlessDropped)
@@ -335,7 +336,7 @@ TEST(LlamaCheckpoint, UnknownKeysFailUnlessDropped)
     Synthetic s(false);
     std::vector<std::pair<std::string, Tensor>> ts(s.tensors.begin(), s.tensors.end());
     ts.emplace_back("model.layers.0.self_attn.extra.weight", arange({2}, 0));
-    write_safetensors(s.checkpoint, ts);
+    write_f32_safetensors(s.checkpoint, ts);
     RunResult r = cli({"convert", "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
                        s.config.string(), s.checkpoint.string(), "--output-dir", (s.dir / "a").string()});
     EXPECT_NE(r.exit_code, 0);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every ConfigConversionError and assertion of the llama/mistral config tables, on small
 // hand-written configs, with the Model Zoo's wording.
-#include "llama_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include <gtest/gtest.h>
 

@@ -165,3 +165,82 @@ TEST(SdkConfigTable, FillMergesMapDefaultsOneLevel)
     EXPECT_EQ(t.dst.find("opt")->find("b")->as_int(), 3);
     EXPECT_EQ(t.dst.find("new")->as_string(), "x");
 }
+
+namespace {
+
+/// A toy table with one gated key of each kind.
+class GatedConfig : public TableConfigConverter {
+public:
+    GatedConfig()
+    {
+        rules.add({eq("scaling", "scale_type")}, rename_key());
+        rules.add({eq("theta", "theta")}, rename_key());
+        post_defaults[1] = {{"name", Value("toy")}};
+        gates = {{"scale_type", {2, 4}, {Value("linear")}}, {"theta", {2, 1}, {Value(10000.0)}}, registry_name_gate()};
+    }
+};
+
+Request request_to(const char* tgt)
+{
+    Request r = request(0);
+    r.tgt_fmt = tgt;
+    return r;
+}
+
+} // namespace
+
+TEST(SdkReleaseGate, ParsesReleases)
+{
+    ASSERT_TRUE(CsRelease::parse("cs-2.10"));
+    EXPECT_EQ(CsRelease::parse("cs-2.10")->minor, 10);
+    EXPECT_TRUE(*CsRelease::parse("cs-2.9") < *CsRelease::parse("cs-2.10"));
+    EXPECT_EQ(CsRelease::parse("cs-2.4")->tag(), "Release_2.4.0");
+    for (const char* bad : {"hf", "cs-auto", "cs-2.3x", "cs-2", ""})
+        EXPECT_FALSE(CsRelease::parse(bad)) << bad;
+}
+
+TEST(SdkReleaseGate, OlderTargetsLoseImpliedValuesAndLabels)
+{
+    GatedConfig conv;
+    Tree t;
+    t.src.set("scaling", ckpt::Node("linear"));
+    t.src.set("theta", ckpt::Node(500000.0));
+    conv.run(request_to("cs-2.3"), t.src_view(), t.dst_view());
+    EXPECT_EQ(t.dst.find("scale_type"), nullptr); // implied by cs-2.3
+    EXPECT_EQ(t.dst.find("name"), nullptr);       // a label cs-2.3 does not know
+    ASSERT_NE(t.dst.find("theta"), nullptr);      // known since cs-2.1
+    for (const char* tgt : {"cs-2.4", "cs-2.10", "hf"}) {
+        Tree n;
+        n.src.set("scaling", ckpt::Node("linear"));
+        conv.run(request_to(tgt), n.src_view(), n.dst_view());
+        EXPECT_NE(n.dst.find("scale_type"), nullptr) << tgt;
+        EXPECT_NE(n.dst.find("name"), nullptr) << tgt;
+    }
+}
+
+TEST(SdkReleaseGate, OlderTargetsRefuseOtherValuesNamingTheRelease)
+{
+    GatedConfig conv;
+    Tree t;
+    t.src.set("scaling", ckpt::Node("yarn"));
+    try {
+        conv.run(request_to("cs-2.3"), t.src_view(), t.dst_view());
+        FAIL() << "expected ConfigConversionError";
+    } catch (const ConfigConversionError& e) {
+        EXPECT_STREQ(e.what(), "Can't convert config with scale_type=yarn to cs-2.3: the Model Zoo knows scale_type "
+                               "from cs-2.4 (Release_2.4.0) on. Convert to cs-2.4 or later instead.");
+    }
+}
+
+TEST(SdkReleaseGate, KeepPolicyKeepsImpliedValues)
+{
+    Tree t;
+    t.dst.set("theta", ckpt::Node(10000.0));
+    t.dst.set("name", ckpt::Node("toy"));
+    const KeyGates gates{{"theta", {2, 1}, {Value(10000.0)}}, registry_name_gate()};
+    apply_release_gates(gates, "cs-2.0", t.dst_view(), ImpliedValue::keep);
+    EXPECT_NE(t.dst.find("theta"), nullptr);
+    EXPECT_EQ(t.dst.find("name"), nullptr); // labels go whatever the policy
+    t.dst.set("theta", ckpt::Node(500000.0));
+    EXPECT_THROW(apply_release_gates(gates, "cs-2.0", t.dst_view(), ImpliedValue::keep), ConfigConversionError);
+}

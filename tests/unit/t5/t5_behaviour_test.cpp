@@ -2,7 +2,7 @@
 // T5 behaviour beyond the references: gated feed-forwards, the model-specific CS release steps
 // (cs-1.6 renames, the cs-1.7/1.8 flag flip, cs-1.9 -> 2.0 norm_type and tie repair, cs-2.0 ->
 // 2.1 renames), and a release upgrade in one command against the same steps run one by one.
-#include "t5_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,22 +11,7 @@
 namespace ckpt::test::t5 {
 namespace {
 
-fs::path input_config() { return ref("input/config.json"); }
-
-fs::path only_file(const fs::path& dir, const std::string& suffix)
-{
-    std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-            found.push_back(e.path());
-    }
-    if (found.size() != 1) {
-        ADD_FAILURE() << "expected one *" << suffix << " in " << dir << ", found " << found.size();
-        return dir / ("missing" + suffix);
-    }
-    return found.front();
-}
+fs::path input_config() { return ref("t5", "input/config.json"); }
 
 TEST(T5Behaviour, GatedFeedForwardRoundTrips)
 {
@@ -34,7 +19,7 @@ TEST(T5Behaviour, GatedFeedForwardRoundTrips)
     // The fixture made gated: wi becomes wi_0 (gate) and a distinct wi_1 (up).
     std::map<std::string, Tensor> gated;
     const std::regex wi(R"(\.DenseReluDense\.wi\.weight$)");
-    for (auto& [name, t] : tensors(hf("bin/pytorch_model.bin"))) {
+    for (auto& [name, t] : tensors(hf("t5", "bin/pytorch_model.bin"))) {
         if (!std::regex_search(name, wi)) {
             gated[name] = t;
             continue;
@@ -46,7 +31,7 @@ TEST(T5Behaviour, GatedFeedForwardRoundTrips)
         gated[std::regex_replace(name, wi, ".DenseReluDense.wi_1.weight")] = up;
     }
     fs::create_directories(tmp / "hf");
-    write_safetensors(tmp / "hf/model.safetensors", gated);
+    write_f32_safetensors(tmp / "hf/model.safetensors", {gated.begin(), gated.end()});
     write_file(tmp / "hf/config.json", with_json_key(read_file(input_config()), "feed_forward_proj", "\"gated-gelu\""));
 
     RunResult r = convert("t5", "hf", "cs-2.3", tmp / "hf/config.json", tmp / "hf/model.safetensors", tmp / "cs");
@@ -62,7 +47,7 @@ TEST(T5Behaviour, GatedFeedForwardRoundTrips)
     r = convert("t5", "cs-2.3", "hf", tmp / "cs/config_to_cs-2.3.yaml", tmp / "cs/model_to_cs-2.3.mdl", tmp / "back");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const fs::path back = tmp / "back/model_to_cs-2.3_to_hf";
-    EXPECT_EQ(diff(back / "pytorch_model.bin.index.json", tmp / "hf/model.safetensors"), 0);
+    EXPECT_TRUE(same_checkpoint(back / "pytorch_model.bin.index.json", tmp / "hf/model.safetensors"));
     EXPECT_EQ(config(back / "config.json").find("feed_forward_proj")->as_string(), "gated-gelu");
 }
 
@@ -70,11 +55,11 @@ TEST(T5Behaviour, OldReleasesRoundTripToHf)
 {
     // hf -> cs-1.6 walks every T5 release step down; back up to hf must give the same tensors.
     TempDir tmp;
-    RunResult r = convert("t5", "hf", "cs-1.6", input_config(), hf("bin/pytorch_model.bin"), tmp / "old");
+    RunResult r = convert("t5", "hf", "cs-1.6", input_config(), hf("t5", "bin/pytorch_model.bin"), tmp / "old");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const fs::path mdl = tmp / "old/pytorch_model_to_cs-1.6.mdl";
     const auto old = tensors(mdl);
-    const auto original = tensors(hf("bin/pytorch_model.bin"));
+    const auto original = tensors(hf("t5", "bin/pytorch_model.bin"));
     // cs-1.6: HF-like layer names, token embeddings of its own, the bias in every block.
     ASSERT_TRUE(old.count("encoder_token_embedding.weight"));
     ASSERT_TRUE(old.count("decoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight"));
@@ -90,20 +75,20 @@ TEST(T5Behaviour, OldReleasesRoundTripToHf)
 
     r = convert("t5", "cs-1.6", "hf", tmp / "old/config_to_cs-1.6.yaml", mdl, tmp / "hf");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(diff(tmp / "hf/pytorch_model_to_cs-1.6_to_hf/pytorch_model.bin.index.json", hf("bin/pytorch_model.bin")), 0);
+    EXPECT_TRUE(same_checkpoint(tmp / "hf/pytorch_model_to_cs-1.6_to_hf/pytorch_model.bin.index.json", hf("t5", "bin/pytorch_model.bin")));
 }
 
 TEST(T5Behaviour, Cs20NamesAndNormType)
 {
     TempDir tmp;
-    RunResult r = convert("t5", "hf", "cs-2.0", input_config(), hf("bin/pytorch_model.bin"), tmp.path());
+    RunResult r = convert("t5", "hf", "cs-2.0", input_config(), hf("t5", "bin/pytorch_model.bin"), tmp.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto cs20 = tensors(tmp / "pytorch_model_to_cs-2.0.mdl");
     EXPECT_TRUE(cs20.count("relative_position_encoder.relative_attention_bias.weight"));
     EXPECT_FALSE(cs20.count("encoder_embeddings.position_embed_helper.relative_attention_bias.weight"));
     EXPECT_NE(read_file(tmp / "config_to_cs-2.0.yaml").find("norm_type: rmsnorm"), std::string::npos);
 
-    r = convert("t5", "hf", "cs-1.9", input_config(), hf("bin/pytorch_model.bin"), tmp / "19");
+    r = convert("t5", "hf", "cs-1.9", input_config(), hf("t5", "bin/pytorch_model.bin"), tmp / "19");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string yaml = read_file(tmp / "19/config_to_cs-1.9.yaml");
     EXPECT_NE(yaml.find("use_t5_layer_norm: true"), std::string::npos) << yaml;
@@ -113,7 +98,7 @@ TEST(T5Behaviour, Cs20NamesAndNormType)
 TEST(T5Behaviour, UpgradeInOneCommandEqualsStepByStep)
 {
     TempDir tmp;
-    RunResult r = convert("t5", "hf", "cs-2.0", input_config(), hf("bin/pytorch_model.bin"), tmp / "start");
+    RunResult r = convert("t5", "hf", "cs-2.0", input_config(), hf("t5", "bin/pytorch_model.bin"), tmp / "start");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = convert("t5", "cs-2.0", "cs-2.4", tmp / "start/config_to_cs-2.0.yaml", tmp / "start/pytorch_model_to_cs-2.0.mdl",
                 tmp / "once");
@@ -128,12 +113,12 @@ TEST(T5Behaviour, UpgradeInOneCommandEqualsStepByStep)
         cfg = only_file(out, ".yaml");
         mdl = only_file(out, ".mdl");
     }
-    EXPECT_EQ(diff(only_file(tmp / "once", ".mdl"), mdl), 0);
+    EXPECT_TRUE(same_checkpoint(only_file(tmp / "once", ".mdl"), mdl));
     EXPECT_EQ(read_file(only_file(tmp / "once", ".yaml")), read_file(cfg));
     // And the model is the direct hf -> cs-2.3 reference's, tensor for tensor (the release steps
     // add __metadata__, which the reference has not).
     const auto upgraded = tensors(mdl);
-    const auto reference = tensors(ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl"));
+    const auto reference = tensors(ref("t5", "hf_to_cs/pytorch_model_to_cs-2.3.mdl"));
     ASSERT_EQ(upgraded.size(), reference.size());
     for (const auto& [name, t] : reference) {
         ASSERT_TRUE(upgraded.count(name)) << name;
@@ -149,7 +134,7 @@ TEST(T5Behaviour, Cs19To20RepairsTheTiedHead)
     TempDir tmp;
     fs::create_directories(tmp / "cfg");
     write_file(tmp / "cfg/config.json", with_json_key(read_file(input_config()), "tie_word_embeddings", "false"));
-    RunResult r = convert("t5", "hf", "cs-1.9", tmp / "cfg/config.json", hf("safetensors/model.safetensors"), tmp / "19");
+    RunResult r = convert("t5", "hf", "cs-1.9", tmp / "cfg/config.json", hf("t5", "safetensors/model.safetensors"), tmp / "19");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_FALSE(tensors(tmp / "19/model_to_cs-1.9.mdl").count("lm_head.weight"));
     const std::string yaml = read_file(tmp / "19/config_to_cs-1.9.yaml");
@@ -173,11 +158,11 @@ TEST(T5Behaviour, TiedEmbeddingsFollowLmHeadAtCs20)
     // With both sharing flags, the Model Zoo sets all three to lm_head even when the embeddings
     // exist and differ; untied (share_embedding_weights false) each keeps its own.
     TempDir tmp;
-    auto ts = tensors(hf("bin/pytorch_model.bin"));
+    auto ts = tensors(hf("t5", "bin/pytorch_model.bin"));
     for (float& v : ts.at("lm_head.weight").values)
         v = -v;
     fs::create_directories(tmp / "hf");
-    write_safetensors(tmp / "hf/model.safetensors", ts);
+    write_f32_safetensors(tmp / "hf/model.safetensors", {ts.begin(), ts.end()});
     // Untied on the way down, so that the tie repair of cs-2.0 -> cs-1.9 keeps them apart.
     fs::create_directories(tmp / "cfg");
     write_file(tmp / "cfg/config.json", with_json_key(read_file(input_config()), "tie_word_embeddings", "false"));
@@ -217,16 +202,16 @@ TEST(T5Behaviour, Cs17Cs18FlipsTheLayerNormFlag)
 TEST(T5Behaviour, UnknownTensorFailsUnlessDropped)
 {
     TempDir tmp;
-    auto ts = tensors(hf("bin/pytorch_model.bin"));
+    auto ts = tensors(hf("t5", "bin/pytorch_model.bin"));
     ts["encoder.block.0.layer.0.SelfAttention.extra.weight"] = ts.at("encoder.final_layer_norm.weight");
     fs::create_directories(tmp / "hf");
-    write_safetensors(tmp / "hf/model.safetensors", ts);
+    write_f32_safetensors(tmp / "hf/model.safetensors", {ts.begin(), ts.end()});
     RunResult r = convert("t5", "hf", "cs-2.3", input_config(), tmp / "hf/model.safetensors", tmp / "a");
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("encoder.block.0.layer.0.SelfAttention.extra.weight"), std::string::npos) << r.err;
     r = convert("t5", "hf", "cs-2.3", input_config(), tmp / "hf/model.safetensors", tmp / "b", {"--drop-unmatched-keys"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(diff(tmp / "b/model_to_cs-2.3.mdl", ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl")), 0);
+    EXPECT_TRUE(same_checkpoint(tmp / "b/model_to_cs-2.3.mdl", ref("t5", "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
 }
 
 } // namespace

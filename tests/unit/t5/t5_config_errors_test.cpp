@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every ConfigConversionError of the T5 config table (spec/mappings.md §2.5c), with the Model
 // Zoo's wording, through `ckptconv convert-config` on small hand-edited configs.
-#include "t5_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,10 +23,10 @@ RunResult convert_with(const TempDir& tmp, bool from_hf, const std::string& key,
     fs::path file;
     if (from_hf) {
         file = tmp / "config.json";
-        write_file(file, with_json_key(read_file(ref("input/config.json")), key, value));
+        write_file(file, with_json_key(read_file(ref("t5", "input/config.json")), key, value));
     } else {
         file = tmp / "config.yaml";
-        std::string yaml = with_yaml_key(read_file(ref("config_hf_to_cs/config_to_cs-2.3.yaml")), key, value);
+        std::string yaml = with_yaml_key(read_file(ref("t5", "config_hf_to_cs/config_to_cs-2.3.yaml")), key, value);
         // Both stacks' activations change together, so only the activation itself is at fault.
         if (key == "encoder_nonlinearity")
             yaml = with_yaml_key(yaml, "decoder_nonlinearity", value);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // T5 muP -> sP on CS -> HF (Model Zoo 2.10's Converter_T5_sP_muP): the config loses its muP keys
 // and unties, and every tensor is scaled by the factor the formulas give, computed here anew.
-#include "t5_test_util.hpp"
+#include "checkpoint_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ const char* const kMupKeys[][2] = {{"mup_base_d_model", "32"},           {"embed
 
 fs::path mup_config(const TempDir& tmp)
 {
-    std::string yaml = read_file(ref("hf_to_cs/config_to_cs-2.3.yaml"));
+    std::string yaml = read_file(ref("t5", "hf_to_cs/config_to_cs-2.3.yaml"));
     for (const auto& [k, v] : kMupKeys)
         yaml = with_yaml_key(yaml, k, v);
     const fs::path p = tmp / "mup.yaml";
@@ -71,7 +71,7 @@ TEST(T5Mup, Cs22HasNoMupConversion)
 TEST(T5Mup, CheckpointFoldsEveryFactor)
 {
     TempDir tmp;
-    const fs::path mdl = ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl");
+    const fs::path mdl = ref("t5", "hf_to_cs/pytorch_model_to_cs-2.3.mdl");
     RunResult r = convert("t5", "cs-2.3", "hf", mup_config(tmp), mdl, tmp / "hf");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto hf_out = tensors(tmp / "hf/pytorch_model_to_cs-2.3_to_hf/pytorch_model.bin.index.json");

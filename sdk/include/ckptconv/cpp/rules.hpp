@@ -14,6 +14,7 @@
 #include <ckptconv/cpp/error.hpp>
 #include <ckptconv/cpp/plan.hpp>
 #include <ckptconv/cpp/plugin.hpp>
+#include <ckptconv/cpp/release_gate.hpp>
 #include <ckptconv/cpp/value.hpp>
 
 #include <functional>
@@ -272,6 +273,9 @@ public:
     ConfigRules rules;
     Defaults pre_defaults[2];  // inserted into a side-i source when missing (maps merged one level)
     Defaults post_defaults[2]; // inserted into a side-i target when missing
+    /// CS keys newer than some release the table writes for, applied last to a `cs-X.Y` target
+    /// (release_gate.hpp): the table's record of which release each such key first appears in.
+    KeyGates gates;
 
     virtual ~TableConfigConverter() = default;
 
@@ -297,6 +301,7 @@ public:
         }
         post_convert(ctx);
         fill(dst, post_defaults[1 - from]);
+        apply_release_gates(gates, req.tgt_fmt, dst);
     }
 
     /// Inserts `defaults` into `map` for keys it lacks; for map defaults whose key exists as a

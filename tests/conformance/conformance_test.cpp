@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every family through the real CLI from one table: a row names the model, the source config and
+// checkpoint (under tests/data), the conversion, and what it must give — the Model Zoo's reference
+// (tensors by `ckptconv diff`, CS YAML byte for byte, HF config.json key for key but for our
+// documented additions) or, after a round trip, the source again bit for bit. A new family adds
+// rows here.
+#include "checkpoint_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+namespace ckpt::test {
+namespace {
+
+enum class Check {
+    reference,  // src -> tgt gives `expected` (and `expected_config`)
+    round_trip, // src -> tgt -> src gives `expected` (and `expected_config`) back
+};
+
+struct Row {
+    const char* name;
+    const char* model;
+    const char* src;
+    const char* tgt;
+    const char* config;          // source config, under tests/data
+    const char* checkpoint;      // source checkpoint, under tests/data; "" runs convert-config
+    Check check;
+    const char* expected;        // checkpoint the run must give, under tests/data ("" for configs only)
+    const char* expected_config; // config the run must give, under tests/data ("": not compared)
+    const char* hf_class = "";   // HF output: the `architectures` entry ckptconv adds (design.md §5)
+    const char* torch_dtype = nullptr; // HF output: the `torch_dtype` ckptconv adds (nullptr: none)
+    const char* hf_flag = "";    // a flag for the conversion into hf (--export-safetensors)
+    bool model_only = false;     // compare the `model` tensors only (the reference's metadata differs)
+};
+
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
+constexpr Check kRef = Check::reference;
+constexpr Check kTrip = Check::round_trip;
+constexpr const char* kSafetensors = "--export-safetensors";
+
+// clang-format off
+const Row kRows[] = {
+    // ---- gpt2 (cs-ref/gpt2) ----
+    {"gpt2_bin_cs23", "gpt2", "hf", "cs-2.3", "hf/gpt2/bin/config.json", "hf/gpt2/bin/pytorch_model.bin", kRef,
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"gpt2_sharded_bin_cs23", "gpt2", "hf", "cs-2.3", "hf/gpt2/sharded-bin/config.json",
+     "hf/gpt2/sharded-bin/pytorch_model.bin.index.json", kRef, "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    // transformers does not store the tied lm_head in safetensors files, nor does the Model Zoo
+    // synthesise it: these match the sharded-safetensors reference.
+    {"gpt2_safetensors_cs23", "gpt2", "hf", "cs-2.3", "hf/gpt2/safetensors/config.json",
+     "hf/gpt2/safetensors/model.safetensors", kRef, "cs-ref/gpt2/sharded_safetensors_to_cs/model_to_cs-2.3.mdl",
+     "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"gpt2_sharded_safetensors_cs23", "gpt2", "hf", "cs-2.3", "hf/gpt2/sharded-safetensors/config.json",
+     "hf/gpt2/sharded-safetensors/model.safetensors.index.json", kRef,
+     "cs-ref/gpt2/sharded_safetensors_to_cs/model_to_cs-2.3.mdl", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    // The Model Zoo's hf_to_cs21 / hf_to_cs22 outputs are byte-identical to hf_to_cs.
+    {"gpt2_bin_cs21", "gpt2", "hf", "cs-2.1", "hf/gpt2/bin/config.json", "hf/gpt2/bin/pytorch_model.bin", kRef,
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"gpt2_bin_cs22", "gpt2", "hf", "cs-2.2", "hf/gpt2/bin/config.json", "hf/gpt2/bin/pytorch_model.bin", kRef,
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"gpt2_bf16_cs23", "gpt2", "hf", "cs-2.3", "cs-ref/gpt2/input_bf16/config.json",
+     "cs-ref/gpt2/input_bf16/pytorch_model.bin", kRef, "cs-ref/gpt2/hf_to_cs_bf16/pytorch_model_to_cs-2.3.mdl", ""},
+    {"gpt2_bf16_round_trip", "gpt2", "hf", "cs-2.3", "cs-ref/gpt2/input_bf16/config.json",
+     "cs-ref/gpt2/input_bf16/pytorch_model.bin", kTrip, "cs-ref/gpt2/input_bf16/pytorch_model.bin", ""},
+    {"gpt2_round_trip", "gpt2", "hf", "cs-2.3", "hf/gpt2/bin/config.json", "hf/gpt2/bin/pytorch_model.bin", kTrip,
+     "hf/gpt2/bin/pytorch_model.bin", "cs-ref/gpt2/cs_to_hf_bin/pytorch_model_to_cs-2.3_to_hf/config.json",
+     "GPT2LMHeadModel", "float32"},
+    // The Model Zoo's own HF output still carries attn.bias / attn.masked_bias: they are dropped.
+    {"gpt2_attention_buffers_dropped", "gpt2", "hf", "cs-2.3",
+     "cs-ref/gpt2/cs_to_hf_bin/pytorch_model_to_cs-2.3_to_hf/config.json",
+     "cs-ref/gpt2/cs_to_hf_bin/pytorch_model_to_cs-2.3_to_hf/pytorch_model.bin.index.json", kRef,
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    {"gpt2_cs23_to_hf_safetensors", "gpt2", "cs-2.3", "hf", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kRef, "hf/gpt2/bin/pytorch_model.bin", "", "", nullptr,
+     kSafetensors},
+    {"gpt2_config_hf_to_cs23", "gpt2", "hf", "cs-2.3", "hf/gpt2/bin/config.json", "", kRef, "",
+     "cs-ref/gpt2/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"gpt2_config_cs23_to_hf", "gpt2", "cs-2.3", "hf", "cs-ref/gpt2/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/gpt2/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "GPT2LMHeadModel"},
+    // The Model Zoo's input was hf_to_cs21, byte-identical to hf_to_cs.
+    {"gpt2_cs21_to_cs20", "gpt2", "cs-2.1", "cs-2.0", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kRef,
+     "cs-ref/gpt2/cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl",
+     "cs-ref/gpt2/cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml"},
+    {"gpt2_cs20_to_cs21", "gpt2", "cs-2.0", "cs-2.1", "cs-ref/gpt2/cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml",
+     "cs-ref/gpt2/cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl", kRef,
+     "cs-ref/gpt2/cs20_to_cs21/pytorch_model_to_cs-2.1_to_cs-2.0_to_cs-2.1.mdl",
+     "cs-ref/gpt2/cs20_to_cs21/config_to_cs-2.1_to_cs-2.0_to_cs-2.1.yaml"},
+    // The YAML is in the cs-2.3 trainer layout (the host's whole-file rewrite).
+    {"gpt2_cs22_to_cs23", "gpt2", "cs-2.2", "cs-2.3", "cs-ref/gpt2/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/gpt2/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kRef,
+     "cs-ref/gpt2/cs22_to_cs23/pytorch_model_to_cs-2.2_to_cs-2.3.mdl",
+     "cs-ref/gpt2/cs22_to_cs23/config_to_cs-2.2_to_cs-2.3.yaml", "", nullptr, "", true},
+    // One command (through cs-2.1 and the release step) gives what the Model Zoo gives in two runs;
+    // HF -> CS output carries no __metadata__, so only that differs.
+    {"gpt2_hf_to_cs20", "gpt2", "hf", "cs-2.0", "hf/gpt2/bin/config.json", "hf/gpt2/bin/pytorch_model.bin", kRef,
+     "cs-ref/gpt2/cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl",
+     "cs-ref/gpt2/cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml", "", nullptr, "", true},
+
+    // ---- llama, mistral (cs-ref/llama, cs-ref/mistral) ----
+    // The references made from sharded-bin and sharded-safetensors equal those from bin.
+    {"llama_bin_cs23", "llama", "hf", "cs-2.3", "hf/llama/bin/config.json", "hf/llama/bin/pytorch_model.bin", kRef,
+     "cs-ref/llama/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/llama/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llama_safetensors_cs23", "llama", "hf", "cs-2.3", "hf/llama/safetensors/config.json",
+     "hf/llama/safetensors/model.safetensors", kRef, "cs-ref/llama/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/llama/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llama_sharded_bin_cs23", "llama", "hf", "cs-2.3", "hf/llama/sharded-bin/config.json",
+     "hf/llama/sharded-bin/pytorch_model.bin.index.json", kRef, "cs-ref/llama/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/llama/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llama_sharded_safetensors_cs23", "llama", "hf", "cs-2.3", "hf/llama/sharded-safetensors/config.json",
+     "hf/llama/sharded-safetensors/model.safetensors.index.json", kRef,
+     "cs-ref/llama/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/llama/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mistral_bin_cs23", "mistral", "hf", "cs-2.3", "hf/mistral/bin/config.json", "hf/mistral/bin/pytorch_model.bin",
+     kRef, "cs-ref/mistral/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/mistral/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mistral_safetensors_cs23", "mistral", "hf", "cs-2.3", "hf/mistral/safetensors/config.json",
+     "hf/mistral/safetensors/model.safetensors", kRef, "cs-ref/mistral/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/mistral/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llama_bin_cs21", "llama", "hf", "cs-2.1", "hf/llama/bin/config.json", "hf/llama/bin/pytorch_model.bin", kRef,
+     "cs-ref/llama/hf_to_cs21/pytorch_model_to_cs-2.1.mdl", "cs-ref/llama/hf_to_cs21/config_to_cs-2.1.yaml"},
+    // The cs-2.2 reference tensors are those of cs-2.3 (only the YAML is kept for cs-2.2).
+    {"llama_bin_cs22", "llama", "hf", "cs-2.2", "hf/llama/bin/config.json", "hf/llama/bin/pytorch_model.bin", kRef,
+     "cs-ref/llama/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/llama/hf_to_cs22/config_to_cs-2.2.yaml"},
+    // No rotary_emb.inv_freq on the way back: current transformers does not keep it (design.md §5).
+    {"llama_round_trip_bin", "llama", "hf", "cs-2.3", "hf/llama/bin/config.json", "hf/llama/bin/pytorch_model.bin",
+     kTrip, "hf/llama/bin/pytorch_model.bin", "cs-ref/llama/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "LlamaForCausalLM", "float32"},
+    {"llama_round_trip_safetensors", "llama", "hf", "cs-2.3", "hf/llama/bin/config.json",
+     "hf/llama/bin/pytorch_model.bin", kTrip, "hf/llama/bin/pytorch_model.bin",
+     "cs-ref/llama/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "LlamaForCausalLM", "float32", kSafetensors},
+    {"mistral_round_trip_bin", "mistral", "hf", "cs-2.3", "hf/mistral/bin/config.json",
+     "hf/mistral/bin/pytorch_model.bin", kTrip, "hf/mistral/bin/pytorch_model.bin",
+     "cs-ref/mistral/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "MistralForCausalLM", "float32"},
+    {"mistral_round_trip_safetensors", "mistral", "hf", "cs-2.3", "hf/mistral/bin/config.json",
+     "hf/mistral/bin/pytorch_model.bin", kTrip, "hf/mistral/bin/pytorch_model.bin",
+     "cs-ref/mistral/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "MistralForCausalLM", "float32", kSafetensors},
+    {"llama_config_hf_to_cs23", "llama", "hf", "cs-2.3", "hf/llama/bin/config.json", "", kRef, "",
+     "cs-ref/llama/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llama_config_cs23_to_hf", "llama", "cs-2.3", "hf", "cs-ref/llama/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/llama/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "LlamaForCausalLM", "float32"},
+    {"mistral_config_hf_to_cs23", "mistral", "hf", "cs-2.3", "hf/mistral/bin/config.json", "", kRef, "",
+     "cs-ref/mistral/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mistral_config_cs23_to_hf", "mistral", "cs-2.3", "hf", "cs-ref/mistral/hf_to_cs/config_to_cs-2.3.yaml", "", kRef,
+     "", "cs-ref/mistral/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "MistralForCausalLM", "float32"},
+    {"llama_cs21_to_cs20", "llama", "cs-2.1", "cs-2.0", "cs-ref/llama/hf_to_cs21/config_to_cs-2.1.yaml",
+     "cs-ref/llama/hf_to_cs21/pytorch_model_to_cs-2.1.mdl", kRef,
+     "cs-ref/llama/cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl",
+     "cs-ref/llama/cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml"},
+    {"llama_cs20_to_cs21", "llama", "cs-2.0", "cs-2.1", "cs-ref/llama/cs21_to_cs20/config_to_cs-2.1_to_cs-2.0.yaml",
+     "cs-ref/llama/cs21_to_cs20/pytorch_model_to_cs-2.1_to_cs-2.0.mdl", kRef,
+     "cs-ref/llama/cs20_to_cs21/pytorch_model_to_cs-2.1_to_cs-2.0_to_cs-2.1.mdl",
+     "cs-ref/llama/cs20_to_cs21/config_to_cs-2.1_to_cs-2.0_to_cs-2.1.yaml"},
+
+    // ---- bert, roberta (cs-ref/bert, cs-ref/roberta) ----
+    // transformers' safetensors files hold one name per tied tensor; the plugin restores the MLM
+    // decoder weight and bias from their aliases, so the result equals the reference of the .bin.
+    {"bert_bin_cs23", "bert", "hf", "cs-2.3", "hf/bert/bin/config.json", "hf/bert/bin/pytorch_model.bin", kRef,
+     "cs-ref/bert/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bert/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bert_safetensors_cs23", "bert", "hf", "cs-2.3", "hf/bert/bin/config.json", "hf/bert/safetensors/model.safetensors",
+     kRef, "cs-ref/bert/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bert/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"roberta_bin_cs23", "roberta", "hf", "cs-2.3", "hf/roberta/bin/config.json", "hf/roberta/bin/pytorch_model.bin",
+     kRef, "cs-ref/roberta/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/roberta/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"roberta_safetensors_cs23", "roberta", "hf", "cs-2.3", "hf/roberta/bin/config.json",
+     "hf/roberta/safetensors/model.safetensors", kRef, "cs-ref/roberta/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/roberta/hf_to_cs/config_to_cs-2.3.yaml"},
+    // Every original tensor, the tied alias included; no position_ids buffer (design.md §5).
+    {"bert_cs23_to_hf", "bert", "cs-2.3", "hf", "cs-ref/bert/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/bert/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kRef, "hf/bert/bin/pytorch_model.bin",
+     "cs-ref/bert/cs_to_hf_bin/config.json", "BertForPreTraining", "float32"},
+    {"roberta_cs23_to_hf", "roberta", "cs-2.3", "hf", "cs-ref/roberta/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/roberta/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kRef, "hf/roberta/bin/pytorch_model.bin",
+     "cs-ref/roberta/cs_to_hf_bin/config.json", "RobertaForMaskedLM", "float32"},
+    {"bert_config_hf_to_cs23", "bert", "hf", "cs-2.3", "hf/bert/bin/config.json", "", kRef, "",
+     "cs-ref/bert/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bert_config_cs23_to_hf", "bert", "cs-2.3", "hf", "cs-ref/bert/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/bert/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "BertForPreTraining"},
+    {"roberta_config_hf_to_cs23", "roberta", "hf", "cs-2.3", "hf/roberta/bin/config.json", "", kRef, "",
+     "cs-ref/roberta/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"roberta_config_cs23_to_hf", "roberta", "cs-2.3", "hf", "cs-ref/roberta/hf_to_cs/config_to_cs-2.3.yaml", "", kRef,
+     "", "cs-ref/roberta/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "RobertaForMaskedLM"},
+
+    // ---- t5 (cs-ref/t5; the reference input is the fixture with relative_attention_max_distance 128) ----
+    {"t5_bin_cs23", "t5", "hf", "cs-2.3", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin", kRef,
+     "cs-ref/t5/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/t5/hf_to_cs/config_to_cs-2.3.yaml"},
+    // Converter_T5_HF_CS21 (cs-2.1, cs-2.2) and HF_CS23 up to cs-2.9 share the tables.
+    {"t5_bin_cs21", "t5", "hf", "cs-2.1", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin", kRef,
+     "cs-ref/t5/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/t5/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"t5_bin_cs22", "t5", "hf", "cs-2.2", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin", kRef,
+     "cs-ref/t5/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/t5/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"t5_bin_cs29", "t5", "hf", "cs-2.9", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin", kRef,
+     "cs-ref/t5/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    // What transformers wrote: the .bin with every tied name, the safetensors with shared.weight
+    // standing for its tied copies.
+    {"t5_round_trip_bin", "t5", "hf", "cs-2.3", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin", kTrip,
+     "hf/t5/bin/pytorch_model.bin", "cs-ref/t5/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "T5ForConditionalGeneration", "float32"},
+    {"t5_round_trip_safetensors", "t5", "hf", "cs-2.3", "cs-ref/t5/input/config.json", "hf/t5/bin/pytorch_model.bin",
+     kTrip, "hf/t5/safetensors/model.safetensors", "cs-ref/t5/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "T5ForConditionalGeneration", "float32", kSafetensors},
+    {"t5_config_hf_to_cs23", "t5", "hf", "cs-2.3", "cs-ref/t5/input/config.json", "", kRef, "",
+     "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"t5_config_cs23_to_hf", "t5", "cs-2.3", "hf", "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/t5/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "T5ForConditionalGeneration"},
+};
+// clang-format on
+
+/// The checkpoint and config one conversion wrote into `out`.
+struct Output {
+    fs::path checkpoint;
+    fs::path config;
+};
+
+/// Runs `src -> tgt` of `row` from (config, checkpoint) into `out`.
+Output run(const Row& row, const std::string& src, const std::string& tgt, const fs::path& cfg,
+           const fs::path& ckpt, const fs::path& out)
+{
+    const bool to_hf = tgt == "hf";
+    std::vector<std::string> extra;
+    if (to_hf && *row.hf_flag)
+        extra.push_back(row.hf_flag);
+    RunResult r = ckpt.empty() ? convert_config(row.model, src, tgt, cfg, out)
+                               : convert(row.model, src, tgt, cfg, ckpt, out, extra);
+    EXPECT_EQ(r.exit_code, 0) << src << " -> " << tgt << "\n" << r.out << r.err;
+    if (r.exit_code != 0)
+        return {};
+    if (ckpt.empty())
+        return {{}, only_file(out, to_hf ? ".json" : ".yaml")};
+    if (!to_hf)
+        return {only_file(out, ".mdl"), only_file(out, ".yaml")};
+    const fs::path index = only_file(out, ".index.json");
+    return {index, index.parent_path() / "config.json"};
+}
+
+void expect_output(const Row& row, const Output& got, const std::string& tgt)
+{
+    if (*row.expected) {
+        if (row.model_only)
+            EXPECT_EQ(compare(model_tensors(got.checkpoint), model_tensors(data_path(row.expected))), "");
+        else
+            EXPECT_TRUE(same_checkpoint(got.checkpoint, data_path(row.expected)));
+    }
+    if (!*row.expected_config)
+        return;
+    if (tgt == "hf")
+        EXPECT_TRUE(same_hf_config(got.config, data_path(row.expected_config), row.hf_class, row.torch_dtype));
+    else
+        EXPECT_EQ(read_file(got.config), read_file(data_path(row.expected_config)));
+}
+
+class Conformance : public ::testing::TestWithParam<Row> {};
+
+TEST_P(Conformance, MatchesReferenceOrRoundTripsBitExact)
+{
+    const Row& row = GetParam();
+    TempDir tmp;
+    const fs::path ckpt = *row.checkpoint ? data_path(row.checkpoint) : fs::path();
+    const Output there = run(row, row.src, row.tgt, data_path(row.config), ckpt, tmp / "there");
+    if (HasFailure())
+        return;
+    if (row.check == Check::reference) {
+        expect_output(row, there, row.tgt);
+        return;
+    }
+    const Output back = run(row, row.tgt, row.src, there.config, there.checkpoint, tmp / "back");
+    if (!HasFailure())
+        expect_output(row, back, row.src);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, Conformance, ::testing::ValuesIn(kRows),
+                         [](const ::testing::TestParamInfo<Row>& p) { return std::string(p.param.name); });
+
+} // namespace
+} // namespace ckpt::test
