@@ -52,23 +52,22 @@ bool Reader::has_dataset(const std::string& name) const
 {
     if (name.empty() || name == "." || name == "..")
         return false;
-    const htri_t r = H5Lexists(m_file->id(), name.c_str(), H5P_DEFAULT);
-    if (r < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return false;
-    }
-    return r > 0;
+    return h5_hard_path_exists(m_file->id(), name, m_name);
 }
 
 H5Id Reader::open_dataset(const std::string& name, const std::string& key) const
 {
+    if (!h5_hard_path_exists(m_file->id(), name, fmt::format("{}: key '{}'", m_name, key)))
+        throw_input("{}: key '{}': there is no dataset '{}'", m_name, key, name);
     H5O_info_t info{};
     if (H5Oget_info_by_name2(m_file->id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
         throw_input("{}: key '{}': cannot open dataset '{}': {}", m_name, key, name, h5_error_text());
     if (info.type != H5O_TYPE_DATASET)
         throw_input("{}: key '{}': '{}' should be a dataset, found a group or other object", m_name, key, name);
-    return h5_check(H5Dopen2(m_file->id(), name.c_str(), H5P_DEFAULT),
-                    fmt::format("{}: key '{}': cannot open dataset '{}'", m_name, key, name));
+    H5Id dset = h5_check(H5Dopen2(m_file->id(), name.c_str(), H5P_DEFAULT),
+                         fmt::format("{}: key '{}': cannot open dataset '{}'", m_name, key, name));
+    h5_require_local_storage(dset.get(), fmt::format("{}: key '{}' (dataset '{}')", m_name, key, name));
+    return dset;
 }
 
 TensorPtr Reader::tensor(hid_t dset, const std::string& name, const std::string& key, bool is_bf16) const
