@@ -21,6 +21,11 @@ void h5_init()
     static bool done = false;
     if (done)
         return;
+    // HDF5 1.10 keeps a file's id registered when H5Fclose fails (a full disk during the final
+    // flush) although it already freed the file's object; its atexit clean-up then closes that
+    // id again and crashes in exit(). ckptconv reports the error and exits: the kernel, not
+    // HDF5's clean-up, releases what is left. (Only effective before HDF5's first call.)
+    H5dont_atexit();
     H5open();
     // HDF5 prints its error stack to stderr by default; we turn it into exception text instead.
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

@@ -89,9 +89,14 @@ void Writer::close()
     if (!m_file.valid())
         return;
     const hid_t id = m_file.release();
+    // The flush meets a full disk first and says so; what the close then fails on (HDF5's state
+    // after that failure) says nothing useful.
     const herr_t flushed = H5Fflush(id, H5F_SCOPE_LOCAL);
-    if (H5Fclose(id) < 0 || flushed < 0)
-        throw_input("{}: cannot finish writing the HDF5 file: {}", m_name, h5_error_text());
+    std::string why = flushed < 0 ? h5_error_text() : std::string();
+    if (H5Fclose(id) < 0 && why.empty())
+        why = h5_error_text();
+    if (!why.empty())
+        throw_input("{}: cannot finish writing the HDF5 file: {}", m_name, why);
 }
 
 H5Id Writer::create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key,
