@@ -166,7 +166,20 @@ Node Reader::object(const std::string& hex, const std::string& where) const
             o.args = std::make_shared<Node>(n);
         }
     } catch (const Error& e) {
-        log::debug("{}: object kept undecoded: {}", where, e.what());
+        const std::string why = e.what();
+        const std::string marker = "the pickle references ";
+        if (const size_t at = why.find(marker); at != std::string::npos && why.find("refusing to load") != std::string::npos) {
+            // A callable the unpickler refuses (os.system, eval, …): kept as inert bytes, never
+            // run, but shown for what it is wherever the value is printed (inspect, diff).
+            const size_t from = at + marker.size();
+            const std::string callable = why.substr(from, why.find_first_of(" (", from) - from);
+            o.type = fmt::format("REFUSED callable {}", callable);
+            log::warning("{}: the pickled object references {}, a callable that can run code; ckptconv keeps its "
+                         "bytes undecoded and never runs it",
+                         where, callable);
+        } else {
+            log::debug("{}: object kept undecoded: {}", where, e.what());
+        }
     }
     return Node(std::move(o));
 }

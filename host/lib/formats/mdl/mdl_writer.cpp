@@ -102,6 +102,12 @@ void Writer::close()
 H5Id Writer::create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key,
                     hid_t dapl)
 {
+    // HDF5 takes "." and ".." as the group itself and its parent (and "" as nothing): a dataset
+    // of that name is not one the reader (or h5py) can open by name again. ('/' is quoted.)
+    if (dataset.empty() || dataset == "." || dataset == "..")
+        throw_input("{}: key '{}': the dataset name '{}' is reserved by HDF5 (the group itself or its parent), so "
+                    "the tensor could not be read back from the .mdl; rename it before converting",
+                    m_name, key, dataset);
     return h5_check(H5Dcreate2(m_file.get(), dataset.c_str(), type, space, H5P_DEFAULT, dcpl, dapl),
                     fmt::format("{}: key '{}': cannot create dataset '{}'", m_name, key, dataset));
 }
