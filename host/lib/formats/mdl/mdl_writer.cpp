@@ -208,7 +208,7 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
         }
         // The tensor's bytes are the file type's bytes (h5_file_type keeps the host's
         // little-endian layout), so chunks can be compressed without HDF5 converting them.
-        write_lz4_chunks(dset.get(), t, dims, chunk, es, what);
+        m_lz4.write(dset.get(), t, dims, chunk, es, what);
         return dset;
     }
 
