@@ -7,6 +7,7 @@
 #include "core/element_convert.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "core/tree_paths.hpp"
 #include "formats/container.hpp"
 
@@ -157,13 +158,13 @@ int cmd_diff(const Args& args)
         return same ? 0 : 1;
     }
     if (!only_left.empty())
-        std::cout << "The following keys are in the left checkpoint but not right:\n" << py_list(only_left) << "\n";
+        std::cout << "The following keys are in the left checkpoint but not right:\n" << escape_control(py_list(only_left)) << "\n";
     if (!only_right.empty())
-        std::cout << "The following keys are in the right checkpoint but not left:\n" << py_list(only_right) << "\n";
+        std::cout << "The following keys are in the right checkpoint but not left:\n" << escape_control(py_list(only_right)) << "\n";
     if (!differences.empty()) {
         std::cout << "The following keys differ:\n";
         for (const auto& d : differences)
-            std::cout << "  " << d << "\n";
+            std::cout << "  " << escape_control(d) << "\n"; // names from the files: no raw controls
     }
     std::cout << (same ? "\nCheckpoints are the same\n" : "\nCheckpoints differ\n");
     return same ? 0 : 1;

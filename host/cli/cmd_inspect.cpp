@@ -5,6 +5,7 @@
 #include "commands.hpp"
 
 #include "core/progress.hpp"
+#include "core/text.hpp"
 #include "core/tree_paths.hpp"
 #include "formats/container.hpp"
 
@@ -99,17 +100,24 @@ int cmd_inspect(const Args& args)
         return 0;
     }
 
-    std::cout << fmt::format("File:    {}\nFormat:  {}\n", path, ck.format);
+    std::cout << fmt::format("File:    {}\nFormat:  {}\n", escape_control(path), ck.format);
     if (ck.files.size() > 1)
         std::cout << fmt::format("Files:   {} ({} shards)\n", ck.files.size(), ck.files.size() - 1);
     std::cout << fmt::format("Tensors: {} ({}, {} bytes)\n", tensor_count, human_bytes(tensor_bytes), tensor_bytes);
     if (!ck.metadata.empty()) {
         std::cout << "Metadata:\n";
         for (const auto& [k, v] : ck.metadata)
-            std::cout << fmt::format("  {}: {}\n", k, v.size() > 200 ? v.substr(0, 200) + "..." : v);
+            std::cout << fmt::format("  {}: {}\n", escape_control(k),
+                                     escape_control(v.size() > 200 ? v.substr(0, 200) + "..." : v));
     }
     for (const auto& n : ck.notes)
-        std::cout << "Note:    " << n << "\n";
+        std::cout << "Note:    " << escape_control(n) << "\n";
+    // Names and values come from the file: printed escaped (escape_control), never raw.
+    for (auto& r : rows) {
+        r.name = escape_control(r.name);
+        r.tied_to = escape_control(r.tied_to);
+        r.shard = escape_control(r.shard);
+    }
     size_t w_name = 4, w_type = 5;
     for (const auto& r : rows) {
         w_name = std::max(w_name, r.name.size());
@@ -129,7 +137,7 @@ int cmd_inspect(const Args& args)
                                      fmt::join(info.shape, ", "), extra);
         } else {
             std::cout << fmt::format("{:<{}}  {:<{}}  {}\n", r.name, w_name, Node::kind_name(r.leaf->kind()), w_type,
-                                     render_leaf(*r.leaf));
+                                     escape_control(render_leaf(*r.leaf)));
         }
     }
     return 0;

@@ -23,6 +23,8 @@ for fuzzer in "$build"/bin/fuzz_*; do
     find "$src/tests/data/bad" -type f ! -name '*.md' -exec cp {} "$corpus/" \; 2>/dev/null || true
     find "$src/tests/data/hf/gpt2" -type f -size -400k -exec cp {} "$corpus/" \; 2>/dev/null || true
     find "$src/tests/data/configs" -type f -name '*.yaml' -size -64k -exec cp --backup=numbered {} "$corpus/" \; 2>/dev/null || true
+    # Seeds of one target (tests/data/fuzz/<target without fuzz_>), e.g. hf_index for fuzz_hf_index.
+    find "$src/tests/data/fuzz/${name#fuzz_}" -type f ! -name '*.md' -exec cp {} "$corpus/" \; 2>/dev/null || true
     echo "== $name: ${seconds}s"
     opts="" limits="-rss_limit_mb=2048"
     # libhdf5 1.10 itself leaks and asks malloc for gigabytes when a corrupt object header claims

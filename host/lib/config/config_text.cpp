@@ -5,11 +5,13 @@
 #include "core/text.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 #include "core/mapped_file.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <system_error>
+#include <unistd.h>
 
 namespace ckpt::detail {
 
@@ -22,6 +24,7 @@ std::string read_config_text(const std::filesystem::path& path)
                     ec ? ec.message() : std::string("no such file"));
     if (std::filesystem::is_directory(status))
         throw_input("{}: is a directory, expected a config file (config.json or .yaml)", path.string());
+    ::close(open_input_file(path)); // refuses a FIFO or device before file_size or a read waits on it
     uint64_t size = std::filesystem::file_size(path, ec);
     if (ec)
         throw_input("{}: cannot read config size: {}", path.string(), ec.message());

@@ -6,13 +6,13 @@
 #include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/mapped_file.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <cmath>
 #include <map>
 #include <cstring>
@@ -205,11 +205,13 @@ std::optional<int64_t> parse_int_line(std::string line)
 
 int64_t read_int_line(const std::filesystem::path& file, const char* what)
 {
-    std::ifstream in(file);
-    if (!in)
-        throw_input("{}: cannot read the {}", file.string(), what);
     std::string line;
-    std::getline(in, line);
+    try {
+        line = read_head(file, 256); // the number is on the first line; open_input_file refuses FIFOs
+    } catch (const InputError& e) {
+        throw_input("cannot read the {}: {}", what, e.what());
+    }
+    line = line.substr(0, line.find('\n'));
     auto v = parse_int_line(line);
     if (!v)
         throw_input("{}: expected the {} as an integer on the first line, found '{}'", file.string(), what, line);

@@ -2,6 +2,8 @@
 // Logging to stderr with a process-wide verbosity.
 #include "core/log.hpp"
 
+#include "core/text.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -25,8 +27,10 @@ void write(Level l, std::string_view message)
     case Level::error: prefix = "ERROR "; break;
     default: break;
     }
+    // Messages quote names and values from the files being read: no terminal control gets through.
+    const std::string text = escape_control(message, true);
     std::lock_guard<std::mutex> lock(g_mutex);
-    std::fprintf(stderr, "%s%.*s\n", prefix, static_cast<int>(message.size()), message.data());
+    std::fprintf(stderr, "%s%.*s\n", prefix, static_cast<int>(text.size()), text.data());
     std::fflush(stderr);
 }
 

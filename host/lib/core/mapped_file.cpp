@@ -3,6 +3,7 @@
 #include "core/mapped_file.hpp"
 
 #include "core/error.hpp"
+#include "core/input_file.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -48,16 +49,10 @@ struct Fd {
 std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& path)
 {
     Fd f;
-    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd < 0)
-        throw_input("{}: cannot open: {}", path.string(), std::strerror(errno));
+    f.fd = open_input_file(path);
     struct stat st{};
     if (::fstat(f.fd, &st) != 0)
         throw_input("{}: cannot stat: {}", path.string(), std::strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        throw_input("{}: is a directory, expected a file", path.string());
-    if (!S_ISREG(st.st_mode))
-        throw_input("{}: is not a regular file", path.string());
     std::shared_ptr<MappedFile> m(new MappedFile());
     m->m_path = path;
     m->m_size = static_cast<uint64_t>(st.st_size);
@@ -139,9 +134,7 @@ uint64_t copy_mapped_bytes(const void* p, uint64_t n, int out_fd, uint64_t* out_
 std::string read_head(const std::filesystem::path& path, size_t max)
 {
     Fd f;
-    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f.fd < 0)
-        throw_input("{}: cannot open: {}", path.string(), std::strerror(errno));
+    f.fd = open_input_file(path);
     std::string buf(max, '\0');
     size_t got = 0;
     while (got < max) {

@@ -2,6 +2,8 @@
 // Small text primitives every parser needs.
 #include "core/text.hpp"
 
+#include <cstdio>
+
 namespace ckpt {
 
 size_t decode_utf8_at(std::string_view s, size_t i, char32_t& cp)
@@ -50,6 +52,36 @@ int hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+std::string escape_control(std::string_view s, bool keep_newlines)
+{
+    std::string out;
+    out.reserve(s.size());
+    char buf[8];
+    for (size_t i = 0; i < s.size();) {
+        char32_t cp = 0;
+        const size_t n = decode_utf8_at(s, i, cp);
+        if (n == 0) { // not UTF-8: show the byte
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
+            out += buf;
+            ++i;
+            continue;
+        }
+        if ((cp == '\n' || cp == '\t') && keep_newlines) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x20 || cp == 0x7f) {
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+            out += buf;
+        } else if (cp >= 0x80 && cp < 0xa0) {
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+            out += buf;
+        } else {
+            out.append(s.substr(i, n));
+        }
+        i += n;
+    }
+    return out;
 }
 
 } // namespace ckpt

@@ -40,6 +40,8 @@ Checkpoint open_shard(const fs::path& path)
         return read_safetensors(path);
     if (is_torch_zip(head))
         return read_torch(path);
+    if (const std::string why = safetensors_length_problem(head, ec ? 0 : size); !why.empty())
+        throw_input("{}: damaged safetensors header: {}", path.string(), why);
     throw_input("{}: shard is neither safetensors nor a PyTorch zip (starts with \"{}\")", path.string(),
                 printable_prefix(head));
 }
@@ -71,6 +73,8 @@ Checkpoint open_checkpoint(const fs::path& path, const std::vector<host::PluginR
         return read_safetensors(path);
     if (is_hf_index(head))
         return read_hf_index(path, open_shard);
+    if (const std::string why = safetensors_length_problem(head, ec ? 0 : size); !why.empty())
+        throw_input("{}: damaged safetensors header: {}", path.string(), why);
     throw_input("{}: not a checkpoint ckptconv can read (expected safetensors, a PyTorch zip, a Cerebras .mdl "
                 "or a Hugging Face *.index.json); it starts with \"{}\"",
                 path.string(), printable_prefix(head));

@@ -3,6 +3,7 @@
 // truncation rules, zero-filled reads past the end) written here, plus queued kernel copies.
 #include "formats/mdl/h5_copy_driver.hpp"
 
+#include "core/input_file.hpp"
 #include "core/mapped_file.hpp"
 
 #include <H5FDpublic.h>
@@ -49,6 +50,9 @@ struct LocateRequest {
     size_t size = 0;
 };
 thread_local LocateRequest t_locate;
+
+// The input file H5InputOpen allows this thread to open read-only, once; null otherwise.
+thread_local const char* t_input_open = nullptr;
 
 CopyFile* as_file(H5FD_t* f)
 {
@@ -104,17 +108,38 @@ H5FD_t* open_file(const char* name, unsigned flags, hid_t, haddr_t maxaddr)
         push_error(H5E_CANTOPENFILE, "open", "invalid file name or address space");
         return nullptr;
     }
-    int oflags = (flags & H5F_ACC_RDWR) ? O_RDWR : O_RDONLY;
-    if (flags & H5F_ACC_TRUNC)
-        oflags |= O_TRUNC;
-    if (flags & H5F_ACC_CREAT)
-        oflags |= O_CREAT;
-    if (flags & H5F_ACC_EXCL)
-        oflags |= O_EXCL;
-    const int fd = ::open(name, oflags | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        push_error(H5E_CANTOPENFILE, "open", std::string(name) + ": cannot open: " + std::strerror(errno));
-        return nullptr;
+    int fd = -1;
+    if (!(flags & H5F_ACC_RDWR)) {
+        // A read-only open is an input: only the one file H5InputOpen announced. HDF5 opens any
+        // other file (the target of an external link, a virtual dataset's source file) through
+        // the same driver, and a checkpoint must never make ckptconv read another file.
+        if (!t_input_open || std::strcmp(name, t_input_open) != 0) {
+            push_error(H5E_CANTOPENFILE, "open",
+                       std::string("refusing to open '") + name +
+                           "', which the checkpoint refers to: ckptconv reads nothing outside the checkpoint "
+                           "file (external links and virtual datasets are not followed)");
+            return nullptr;
+        }
+        t_input_open = nullptr; // once: the file itself
+        try {
+            fd = open_input_file(name);
+        } catch (const std::exception& e) {
+            push_error(H5E_CANTOPENFILE, "open", e.what());
+            return nullptr;
+        }
+    } else {
+        int oflags = O_RDWR;
+        if (flags & H5F_ACC_TRUNC)
+            oflags |= O_TRUNC;
+        if (flags & H5F_ACC_CREAT)
+            oflags |= O_CREAT;
+        if (flags & H5F_ACC_EXCL)
+            oflags |= O_EXCL;
+        fd = ::open(name, oflags | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            push_error(H5E_CANTOPENFILE, "open", std::string(name) + ": cannot open: " + std::strerror(errno));
+            return nullptr;
+        }
     }
     struct stat st{};
     if (::fstat(fd, &st) != 0) {
@@ -333,6 +358,16 @@ bool h5_locate_chunk(hid_t dset, const hsize_t* origin, ChunkPlace& out, uint64_
         return false;
     out = {mask, seen.addr, seen.size};
     return true;
+}
+
+H5InputOpen::H5InputOpen(const char* path)
+{
+    t_input_open = path;
+}
+
+H5InputOpen::~H5InputOpen()
+{
+    t_input_open = nullptr;
 }
 
 void h5_use_copy_driver(hid_t fapl)

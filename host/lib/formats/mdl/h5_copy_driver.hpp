@@ -23,6 +23,20 @@ hid_t h5_copy_driver();
 /// Sets the driver on a file access property list (no-op if it could not be registered).
 void h5_use_copy_driver(hid_t fapl);
 
+/// Allows the driver one read-only open, of `path`, on this thread while it lives: the H5Fopen
+/// of an input `.mdl`. Every other read-only open through the driver — HDF5 opening the file an
+/// external link or a virtual dataset names — fails, so a checkpoint cannot make ckptconv read
+/// another file even where the reader's own checks (h5_require_local_storage) would miss a way.
+/// Read-only opens also refuse anything but a regular file (open_input_file). `path` must outlive
+/// the guard.
+class H5InputOpen {
+public:
+    explicit H5InputOpen(const char* path);
+    ~H5InputOpen();
+    H5InputOpen(const H5InputOpen&) = delete;
+    H5InputOpen& operator=(const H5InputOpen&) = delete;
+};
+
 /// Where one stored chunk lies in its file.
 struct ChunkPlace {
     uint32_t filter_mask = 0;

@@ -21,6 +21,11 @@ void h5_init()
     static bool done = false;
     if (done)
         return;
+    // HDF5 1.10 keeps a file's id registered when H5Fclose fails (a full disk during the final
+    // flush) although it already freed the file's object; its atexit clean-up then closes that
+    // id again and crashes in exit(). ckptconv reports the error and exits: the kernel, not
+    // HDF5's clean-up, releases what is left. (Only effective before HDF5's first call.)
+    H5dont_atexit();
     H5open();
     // HDF5 prints its error stack to stderr by default; we turn it into exception text instead.
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -77,6 +82,73 @@ void h5_check_status(herr_t status, const std::string& what)
 {
     if (status < 0)
         throw_input("{}: {}", what, h5_error_text());
+}
+
+bool h5_hard_path_exists(hid_t file, const std::string& path, const std::string& where)
+{
+    // Each prefix is checked before anything below it is looked up: H5Lexists itself follows
+    // every component but the last.
+    size_t pos = 0;
+    while (pos < path.size()) {
+        size_t end = path.find('/', pos);
+        if (end == std::string::npos)
+            end = path.size();
+        if (end == pos) { // "/a", "a//b": HDF5 skips empty components
+            ++pos;
+            continue;
+        }
+        const std::string prefix = path.substr(0, end);
+        const htri_t exists = H5Lexists(file, prefix.c_str(), H5P_DEFAULT);
+        if (exists <= 0) {
+            H5Eclear2(H5E_DEFAULT);
+            return false;
+        }
+        H5L_info_t info{};
+        if (H5Lget_info(file, prefix.c_str(), &info, H5P_DEFAULT) < 0)
+            throw_input("{}: cannot read the link '{}': {}", where, prefix, h5_error_text());
+        if (info.type != H5L_TYPE_HARD) {
+            const char* kind = info.type == H5L_TYPE_SOFT       ? "a soft link"
+                               : info.type == H5L_TYPE_EXTERNAL ? "an external link (to another file)"
+                                                                : "a user-defined link";
+            throw_input("{}: '{}' is {}; ckptconv follows no links and reads nothing outside the checkpoint file",
+                        where, prefix, kind);
+        }
+        pos = end + 1;
+    }
+    return !path.empty();
+}
+
+void h5_require_local_storage(hid_t dset, const std::string& where)
+{
+    H5Id dcpl = h5_check(H5Dget_create_plist(dset), where);
+    const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+    const int external = H5Pget_external_count(dcpl.get());
+    if (layout < 0 || external < 0)
+        throw_input("{}: cannot read the dataset's storage layout: {}", where, h5_error_text());
+    if (external > 0) {
+        char name[256] = {};
+        off_t offset = 0;
+        hsize_t size = 0;
+        if (H5Pget_external(dcpl.get(), 0, sizeof name - 1, name, &offset, &size) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            name[0] = '\0';
+        }
+        throw_input("{}: the dataset's bytes are stored in an external file ('{}'); ckptconv reads nothing outside "
+                    "the checkpoint file",
+                    where, name);
+    }
+    switch (layout) {
+    case H5D_CONTIGUOUS:
+    case H5D_CHUNKED:
+    case H5D_COMPACT: return;
+    case H5D_VIRTUAL:
+        throw_input("{}: the dataset is a virtual dataset (its bytes are mapped from other datasets or files); "
+                    "ckptconv reads nothing outside the checkpoint file",
+                    where);
+    default:
+        throw_input("{}: the dataset has a storage layout ckptconv does not read (HDF5 layout {})", where,
+                    static_cast<int>(layout));
+    }
 }
 
 bool h5_has_attr(hid_t obj, const char* name)

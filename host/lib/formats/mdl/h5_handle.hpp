@@ -66,6 +66,17 @@ H5Id h5_check(hid_t id, const std::string& what);
 /// Throws InputError when an herr_t is negative.
 void h5_check_status(herr_t status, const std::string& what);
 
+/// Whether `path` names an object in `file` reached through hard links only (what h5py and
+/// cstorch write). False when a component is missing. A soft, external or user-defined link on
+/// the way is an InputError naming `where`: HDF5 would follow it, possibly into another file,
+/// and a checkpoint must never make ckptconv read another file.
+bool h5_hard_path_exists(hid_t file, const std::string& path, const std::string& where);
+
+/// Refuses, with an InputError naming `where`, a dataset whose bytes are not stored inside its
+/// own file: external raw-data files (H5Pset_external), a virtual dataset, or any layout HDF5
+/// may add. Contiguous, chunked and compact (bytes in the object header) storage pass.
+void h5_require_local_storage(hid_t dset, const std::string& where);
+
 /// Whether an object (dataset or group) has an attribute; false on any error.
 bool h5_has_attr(hid_t obj, const char* name);
 

@@ -19,7 +19,10 @@ std::shared_ptr<const H5File> H5File::open(const std::filesystem::path& path)
     H5Id fapl = h5_check(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
     h5_relax_file_locking(fapl.get());
     h5_use_copy_driver(fapl.get()); // finds stored chunks without reading them (lz4_chunk_io)
-    f->m_id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+    {
+        const H5InputOpen allowed(path.c_str());
+        f->m_id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+    }
     if (f->m_id < 0)
         throw_input("{}: cannot open as an HDF5 file: {}", path.string(), h5_error_text());
     // Chunks are read from the mapping only where the driver can say where they are.

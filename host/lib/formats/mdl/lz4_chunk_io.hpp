@@ -32,18 +32,33 @@ struct StoredBytes {
     const unsigned char* at(uint64_t offset, uint64_t n) const;
 };
 
-/// Writes every chunk of a new, empty LZ4-chunked dataset `dset` (its filter pipeline is exactly
-/// the LZ4 filter) from `t`, whose bytes must be the file type's bytes: chunks are gathered in
-/// C order of the chunk grid, compressed on the worker pool (a few MiB in flight) and stored with
+/// Writes every chunk of new, empty LZ4-chunked datasets (their filter pipeline exactly the LZ4
+/// filter) from tensors whose bytes are the file type's bytes: chunks are gathered in C order of
+/// the chunk grid, compressed on the worker pool (a few MiB in flight) and stored with
 /// H5Dwrite_chunk in that order, giving the bytes the filter path writes when it stores each
 /// chunk as soon as it is complete. A mapped source (`t.data()`) is gathered on the pool as well.
-/// The chunk buffers (about 12 MiB at most) are kept for the next call, which h5_mutex keeps from
-/// running concurrently. Call with h5_mutex held. Throws InputError naming `what`.
-void write_lz4_chunks(hid_t dset, const TensorData& t, const std::vector<hsize_t>& dims,
-                      const std::vector<hsize_t>& chunk, size_t elem_size, const std::string& what);
+/// Owns the chunk buffers (about 12 MiB at most), kept from one tensor to the next: one writer
+/// per output file (the `.mdl` Writer holds it), used by one thread at a time, under h5_mutex.
+/// The buffers are released with the writer.
+class Lz4ChunkWriter {
+public:
+    Lz4ChunkWriter();
+    ~Lz4ChunkWriter();
+    Lz4ChunkWriter(const Lz4ChunkWriter&) = delete;
+    Lz4ChunkWriter& operator=(const Lz4ChunkWriter&) = delete;
+
+    /// Writes `t` into `dset` (shape `dims`, chunk shape `chunk`, `elem_size`-byte elements).
+    /// Call with h5_mutex held. Throws InputError naming `what`.
+    void write(hid_t dset, const TensorData& t, const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk,
+               size_t elem_size, const std::string& what);
+
+private:
+    struct Buffers;
+    std::unique_ptr<Buffers> m_buffers;
+};
 
 /// Copies every stored chunk of `src` into `dst` as it is (H5Dread_chunk → H5Dwrite_chunk, with
-/// its filter mask), in C order of the chunk grid as write_lz4_chunks stores them, when `src` is
+/// its filter mask), in C order of the chunk grid as Lz4ChunkWriter stores them, when `src` is
 /// stored exactly as the writer would store it: chunk shape `chunk`, shape `dims`, a file type
 /// equal to `file_type`, exactly the LZ4 filter with its default block size, every chunk
 /// allocated. Chunks written by this LZ4 framing then give the same file bytes as compressing

@@ -52,23 +52,22 @@ bool Reader::has_dataset(const std::string& name) const
 {
     if (name.empty() || name == "." || name == "..")
         return false;
-    const htri_t r = H5Lexists(m_file->id(), name.c_str(), H5P_DEFAULT);
-    if (r < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return false;
-    }
-    return r > 0;
+    return h5_hard_path_exists(m_file->id(), name, m_name);
 }
 
 H5Id Reader::open_dataset(const std::string& name, const std::string& key) const
 {
+    if (!h5_hard_path_exists(m_file->id(), name, fmt::format("{}: key '{}'", m_name, key)))
+        throw_input("{}: key '{}': there is no dataset '{}'", m_name, key, name);
     H5O_info_t info{};
     if (H5Oget_info_by_name2(m_file->id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
         throw_input("{}: key '{}': cannot open dataset '{}': {}", m_name, key, name, h5_error_text());
     if (info.type != H5O_TYPE_DATASET)
         throw_input("{}: key '{}': '{}' should be a dataset, found a group or other object", m_name, key, name);
-    return h5_check(H5Dopen2(m_file->id(), name.c_str(), H5P_DEFAULT),
-                    fmt::format("{}: key '{}': cannot open dataset '{}'", m_name, key, name));
+    H5Id dset = h5_check(H5Dopen2(m_file->id(), name.c_str(), H5P_DEFAULT),
+                         fmt::format("{}: key '{}': cannot open dataset '{}'", m_name, key, name));
+    h5_require_local_storage(dset.get(), fmt::format("{}: key '{}' (dataset '{}')", m_name, key, name));
+    return dset;
 }
 
 TensorPtr Reader::tensor(hid_t dset, const std::string& name, const std::string& key, bool is_bf16) const
@@ -167,7 +166,20 @@ Node Reader::object(const std::string& hex, const std::string& where) const
             o.args = std::make_shared<Node>(n);
         }
     } catch (const Error& e) {
-        log::debug("{}: object kept undecoded: {}", where, e.what());
+        const std::string why = e.what();
+        const std::string marker = "the pickle references ";
+        if (const size_t at = why.find(marker); at != std::string::npos && why.find("refusing to load") != std::string::npos) {
+            // A callable the unpickler refuses (os.system, eval, …): kept as inert bytes, never
+            // run, but shown for what it is wherever the value is printed (inspect, diff).
+            const size_t from = at + marker.size();
+            const std::string callable = why.substr(from, why.find_first_of(" (", from) - from);
+            o.type = fmt::format("REFUSED callable {}", callable);
+            log::warning("{}: the pickled object references {}, a callable that can run code; ckptconv keeps its "
+                         "bytes undecoded and never runs it",
+                         where, callable);
+        } else {
+            log::debug("{}: object kept undecoded: {}", where, e.what());
+        }
     }
     return Node(std::move(o));
 }

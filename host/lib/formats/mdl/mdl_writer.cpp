@@ -89,14 +89,25 @@ void Writer::close()
     if (!m_file.valid())
         return;
     const hid_t id = m_file.release();
+    // The flush meets a full disk first and says so; what the close then fails on (HDF5's state
+    // after that failure) says nothing useful.
     const herr_t flushed = H5Fflush(id, H5F_SCOPE_LOCAL);
-    if (H5Fclose(id) < 0 || flushed < 0)
-        throw_input("{}: cannot finish writing the HDF5 file: {}", m_name, h5_error_text());
+    std::string why = flushed < 0 ? h5_error_text() : std::string();
+    if (H5Fclose(id) < 0 && why.empty())
+        why = h5_error_text();
+    if (!why.empty())
+        throw_input("{}: cannot finish writing the HDF5 file: {}", m_name, why);
 }
 
 H5Id Writer::create(const std::string& dataset, hid_t type, hid_t space, hid_t dcpl, const std::string& key,
                     hid_t dapl)
 {
+    // HDF5 takes "." and ".." as the group itself and its parent (and "" as nothing): a dataset
+    // of that name is not one the reader (or h5py) can open by name again. ('/' is quoted.)
+    if (dataset.empty() || dataset == "." || dataset == "..")
+        throw_input("{}: key '{}': the dataset name '{}' is reserved by HDF5 (the group itself or its parent), so "
+                    "the tensor could not be read back from the .mdl; rename it before converting",
+                    m_name, key, dataset);
     return h5_check(H5Dcreate2(m_file.get(), dataset.c_str(), type, space, H5P_DEFAULT, dcpl, dapl),
                     fmt::format("{}: key '{}': cannot create dataset '{}'", m_name, key, dataset));
 }
@@ -197,7 +208,7 @@ H5Id Writer::tensor(const std::string& dataset, const TensorData& t, const std::
         }
         // The tensor's bytes are the file type's bytes (h5_file_type keeps the host's
         // little-endian layout), so chunks can be compressed without HDF5 converting them.
-        write_lz4_chunks(dset.get(), t, dims, chunk, es, what);
+        m_lz4.write(dset.get(), t, dims, chunk, es, what);
         return dset;
     }
 

@@ -4,6 +4,7 @@
 
 #include "core/node.hpp"
 #include "formats/mdl/h5_handle.hpp"
+#include "formats/mdl/lz4_chunk_io.hpp"
 
 #include <filesystem>
 #include <string>
@@ -44,6 +45,7 @@ private:
     H5Id m_file;
     std::string m_name;
     bool m_compress;
+    Lz4ChunkWriter m_lz4; // its chunk buffers serve every tensor of this file
 };
 
 /// The dill pickle (hex) that ObjectH5Type stores for an opaque value or a bytes object.

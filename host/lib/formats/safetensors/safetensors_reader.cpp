@@ -6,6 +6,7 @@
 #include "core/mapped_file.hpp"
 #include "formats/safetensors/safetensors_header.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace ckpt {
@@ -28,6 +29,30 @@ bool is_safetensors(std::string_view head, uint64_t file_size)
             return false;
     }
     return false;
+}
+
+std::string safetensors_length_problem(std::string_view head, uint64_t file_size)
+{
+    // A length prefix has zero high bytes (text that happens to hold '{' at byte 8 does not).
+    if (head.size() < 9 || head[6] != 0 || head[7] != 0 || is_safetensors(head, file_size))
+        return {};
+    size_t i = 8;
+    while (i < head.size() && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' || head[i] == '\r'))
+        ++i;
+    if (i >= head.size() || head[i] != '{')
+        return {};
+    uint64_t n = 0;
+    for (int k = 7; k >= 0; --k)
+        n = (n << 8) | static_cast<unsigned char>(head[static_cast<size_t>(k)]);
+    if (n < 2)
+        return fmt::format("the 8-byte header length says {} bytes, too short for a JSON header", n);
+    if (n > kSafetensorsMaxHeader)
+        return fmt::format("the 8-byte header length says {} bytes, more than the {} bytes a safetensors header "
+                           "may have",
+                           n, kSafetensorsMaxHeader);
+    return fmt::format("the 8-byte header length says {} bytes, but only {} bytes follow it (truncated or damaged "
+                       "file)",
+                       n, file_size - std::min<uint64_t>(file_size, 8));
 }
 
 Checkpoint read_safetensors(const std::filesystem::path& path)

@@ -16,6 +16,12 @@ namespace ckpt {
 /// Never throws. A true answer does not promise the file is valid: read_safetensors checks.
 bool is_safetensors(std::string_view head, uint64_t file_size);
 
+/// For a file is_safetensors refused: when it still looks like safetensors (a JSON object right
+/// after the 8-byte length prefix) but its length prefix cannot be right, what is wrong with the
+/// prefix ("the 8-byte header length says 4096 bytes, but only 120 bytes follow it"), so the user
+/// hears about a damaged header rather than "not a checkpoint". Empty otherwise. Never throws.
+std::string safetensors_length_problem(std::string_view head, uint64_t file_size);
+
 /// Reads a safetensors file. The root is a flat map name -> tensor in header order; each tensor is
 /// a SpanTensor into the read-only mapping, which stays mapped as long as any tensor lives.
 /// `metadata` holds the `__metadata__` pairs in file order, `format` is "safetensors", `files` is

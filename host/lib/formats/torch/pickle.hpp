@@ -56,6 +56,10 @@ struct Limits {
     /// Bytes of str/bytes values copied into results; 0 = automatic (4 x input size + 64 MiB).
     /// Stops "billion laughs" pickles that reference one big string through a memo many times.
     uint64_t max_total_bytes = 0;
+    /// Bytes the machine's objects may take while it runs; 0 = automatic (64 MiB + 16 x input
+    /// size). Charged as objects are made, so a pickle of millions of one-byte EMPTY_LIST
+    /// opcodes is refused after using at most this much, in proportion to its size.
+    uint64_t max_memory = 0;
 };
 
 /// Interpretation hooks. Each may be empty. A hook that returns std::nullopt declines, and the

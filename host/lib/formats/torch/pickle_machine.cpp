@@ -44,6 +44,11 @@ struct Obj {
     std::string name;                      // global, call, set ("builtins.set" / "builtins.frozenset")
     Ref args;                              // call (a tuple), may be null
     Ref state;                             // call, may be null
+    // Bookkeeping of Machine::settle: levels of containers below this one (as far as seen so
+    // far) and how many of `items` / `entries` it has charged and measured.
+    uint32_t height = 0;
+    size_t settled_items = 0;
+    size_t settled_entries = 0;
 };
 
 // Appends code point `cp` as UTF-8.
@@ -66,12 +71,23 @@ void put_utf8(std::string& out, uint32_t cp)
     }
 }
 
+// What the machine's objects cost, for its memory budget: an Obj with its shared_ptr control
+// block and allocator overhead; a child slot in a container (vector growth doubles it); per
+// pickle byte and in all. A checkpoint's pickle (a state dict: keys and tensor rebuild calls)
+// stays far inside the 64 MiB alone; a pickle of millions of one-byte objects meets the limit
+// while it is still a small multiple of the pickle's size.
+constexpr uint64_t kMemoryPerObject = sizeof(Obj) + 64;
+constexpr uint64_t kMemoryPerChild = 32;
+constexpr uint64_t kMemoryPerByte = 16;
+constexpr uint64_t kMemoryBase = uint64_t{64} << 20;
+
 class Machine {
 public:
     Machine(std::string_view bytes, const std::string& source, const Hooks& hooks, const Limits& limits)
         : m_in(bytes), m_source(source), m_hooks(hooks), m_limits(limits)
     {
         m_max_bytes = limits.max_total_bytes ? limits.max_total_bytes : 4 * uint64_t{bytes.size()} + (64u << 20);
+        m_max_memory = limits.max_memory ? limits.max_memory : kMemoryPerByte * uint64_t{bytes.size()} + kMemoryBase;
     }
 
     ~Machine()
@@ -129,8 +145,54 @@ private:
     }
 
     // --- stack -----------------------------------------------------------------------------
+    // Memory the machine holds, charged as it grows (an upper bound: nothing is refunded), so
+    // a pickle that would build more objects than its size justifies is refused while small.
+    void charge_memory(uint64_t n)
+    {
+        m_memory += n;
+        if (m_memory > m_max_memory)
+            fail(fmt::format("reading it needs more than {} MiB, the limit for a pickle of {} bytes ({} MiB + {} bytes "
+                             "per pickle byte); a pickle that builds this many objects is refused as a memory bomb",
+                             m_max_memory >> 20, m_in.size(), kMemoryBase >> 20, kMemoryPerByte));
+    }
+
+    // Charges the children `o` gained since it was last settled and checks its nesting as it is
+    // built: a list nested a million levels deep is refused at level max_depth, not after being
+    // built. Containers change after they were nested (a memoised list appended to later), so
+    // this can only underestimate heights; measure() checks the final depth exactly.
+    void settle(Obj& o)
+    {
+        if (o.k == Obj::K::value || o.k == Obj::K::global)
+            return;
+        uint32_t h = o.height;
+        auto see = [&](const Ref& c) {
+            if (c && c->height + 1 > h)
+                h = c->height + 1;
+        };
+        if (o.items.size() > o.settled_items) {
+            charge_memory(kMemoryPerChild * (o.items.size() - o.settled_items));
+            for (size_t i = o.settled_items; i < o.items.size(); ++i)
+                see(o.items[i]);
+            o.settled_items = o.items.size();
+        }
+        if (o.entries.size() > o.settled_entries) {
+            charge_memory(2 * kMemoryPerChild * (o.entries.size() - o.settled_entries));
+            for (size_t i = o.settled_entries; i < o.entries.size(); ++i) {
+                see(o.entries[i].first);
+                see(o.entries[i].second);
+            }
+            o.settled_entries = o.entries.size();
+        }
+        see(o.args);
+        see(o.state);
+        o.height = h;
+        if (h > m_limits.max_depth)
+            fail(fmt::format("objects nested deeper than {} levels", m_limits.max_depth));
+    }
+
     Ref make(Obj::K k)
     {
+        charge_memory(kMemoryPerObject);
         auto o = std::make_shared<Obj>();
         o->k = k;
         if (k != Obj::K::value)
@@ -139,6 +201,8 @@ private:
     }
     Ref make_value(Node v)
     {
+        if (v.kind() == Node::Kind::string || v.kind() == Node::Kind::bytes)
+            charge_memory(v.as_string().size());
         auto o = make(Obj::K::value);
         o->value = std::move(v);
         return o;
@@ -180,6 +244,7 @@ private:
             fail(fmt::format("memo index {} exceeds the limit of {}", index, m_limits.max_memo));
         if (m_memo.size() >= m_limits.max_memo && !m_memo.count(index))
             fail(fmt::format("more than {} memo entries", m_limits.max_memo));
+        charge_memory(kMemoryPerChild * 2);
         m_memo[index] = top();
     }
     void memo_get(uint64_t index)
@@ -599,6 +664,8 @@ private:
     std::vector<size_t> m_marks;
     std::unordered_map<uint64_t, Ref> m_memo;
     std::vector<Ref> m_containers;
+    uint64_t m_memory = 0;
+    uint64_t m_max_memory = 0;
     uint64_t m_converted = 0;
     uint64_t m_copied_bytes = 0;
     uint64_t m_max_bytes = 0;
@@ -919,6 +986,9 @@ std::pair<Node, size_t> Machine::run()
         case kLongBinGet: memo_get(read_uint(4, "LONG_BINGET")); break;
         default: fail(fmt::format("unknown or unsupported opcode 0x{:02x}", code));
         }
+        // Every opcode that builds or fills a container leaves it on top of the stack.
+        if (!m_stack.empty())
+            settle(*m_stack.back());
     }
 }
 
