@@ -22,10 +22,11 @@ ExitCode exit_code_for_status(ckpt_status status)
 
 std::string status_name(ckpt_status status)
 {
-    static const char* const names[] = {"CKPT_OK",          "CKPT_ERR_INVALID_ARGUMENT", "CKPT_ERR_NOT_FOUND",
-                                        "CKPT_ERR_TYPE",    "CKPT_ERR_CONFIG_CONVERSION", "CKPT_ERR_UNSUPPORTED",
-                                        "CKPT_ERR_BAD_INPUT", "CKPT_ERR_IO",              "CKPT_ERR_NO_MEMORY",
-                                        "CKPT_ERR_INTERNAL"};
+    // Indexed by status (types.h).
+    static const char* const names[] = {
+        "CKPT_OK",         "CKPT_ERR_INVALID_ARGUMENT", "CKPT_ERR_NOT_FOUND",   "CKPT_ERR_TYPE",
+        "CKPT_ERR_CONFIG_CONVERSION", "CKPT_ERR_UNSUPPORTED", "CKPT_ERR_BAD_INPUT", "CKPT_ERR_IO",
+        "CKPT_ERR_NO_MEMORY", "CKPT_ERR_INTERNAL"};
     if (status >= 0 && status <= CKPT_ERR_INTERNAL)
         return names[status];
     return fmt::format("status {}", status);
@@ -33,8 +34,9 @@ std::string status_name(ckpt_status status)
 
 PluginCallError::PluginCallError(std::string plugin, ckpt_status status, std::string reason, std::string_view context)
     : Error(exit_code_for_status(status),
-            fmt::format("{}: the {} plugin failed ({}): {}", context, plugin, status_name(status),
-                        reason.empty() ? "it gave no reason" : reason)),
+            fmt::format("{}: {} failed ({}): {}", context,
+                        plugin.empty() ? std::string("a plugin") : fmt::format("the {} plugin", plugin),
+                        status_name(status), reason.empty() ? "it gave no reason" : reason)),
       m_plugin(std::move(plugin)), m_status(status), m_reason(std::move(reason))
 {
 }
