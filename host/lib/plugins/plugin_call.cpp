@@ -9,6 +9,7 @@ namespace ckpt::host {
 ExitCode exit_code_for_status(ckpt_status status)
 {
     switch (status) {
+    case CKPT_ERR_INVALID_ARGUMENT: // e.g. a config value the family rejects
     case CKPT_ERR_NOT_FOUND:
     case CKPT_ERR_TYPE:
     case CKPT_ERR_UNSUPPORTED:

@@ -16,8 +16,9 @@ namespace ckpt::host {
 
 /// A plugin call that returned a failure. `what()` is "<context>: the <plugin> plugin failed
 /// (<status>): <reason>". The exit code follows the status: the model or config cannot be
-/// converted (NOT_FOUND, TYPE, UNSUPPORTED, CONFIG_CONVERSION) -> 1; the input is bad or the
-/// system refused (BAD_INPUT, IO, NO_MEMORY) -> 4; anything else is a plugin fault -> 3.
+/// converted (INVALID_ARGUMENT, NOT_FOUND, TYPE, UNSUPPORTED, CONFIG_CONVERSION) -> 1; the input
+/// is bad or the system refused (BAD_INPUT, IO, NO_MEMORY) -> 4; INTERNAL or a status this host
+/// does not know is a plugin fault -> 3.
 class PluginCallError : public Error {
 public:
     PluginCallError(std::string plugin, ckpt_status status, std::string reason, std::string_view context);

@@ -558,7 +558,7 @@ TEST(Ops, KernelFailureCarriesThePluginMessage)
         EXPECT_NE(std::string(e.what()).find("(CKPT_ERR_INVALID_ARGUMENT): denominator is zero"), std::string::npos)
             << e.what();
         EXPECT_EQ(e.status(), CKPT_ERR_INVALID_ARGUMENT);
-        EXPECT_EQ(e.code(), ExitCode::plugin);
+        EXPECT_EQ(e.code(), ExitCode::conversion_failed);
     }
 }
 

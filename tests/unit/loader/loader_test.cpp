@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The loader accepts good plugins and rejects each bad fixture with a precise reason.
+#include "plugins/plugin_call.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "test_support.hpp"
 
@@ -163,4 +164,24 @@ TEST(Loader, APluginTargetingAnOlderMinorDeclaresItAndFillsItsStructsAtThatSize)
     ASSERT_TRUE(old.loaded) << old.reason;
     EXPECT_EQ(format_abi(old.abi_version), "1.0");
     EXPECT_EQ(old.descriptor->models[0]->struct_size, offsetof(ckpt_model, registry_name));
+}
+
+TEST(PluginCall, TheStatusDecidesTheExitCodeAndTheMessageNamesThePlugin)
+{
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_CONFIG_CONVERSION), ckpt::ExitCode::conversion_failed);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_INVALID_ARGUMENT), ckpt::ExitCode::conversion_failed);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_BAD_INPUT), ckpt::ExitCode::input);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_INTERNAL), ckpt::ExitCode::plugin);
+    EXPECT_EQ(exit_code_for_status(77), ckpt::ExitCode::plugin);
+    try {
+        call_plugin("acme", "writing x", [] {
+            services()->set_error(nullptr, ckpt_str{"disk on fire", 12});
+            return CKPT_ERR_INTERNAL;
+        });
+        ADD_FAILURE() << "no exception";
+    } catch (const PluginCallError& e) {
+        EXPECT_STREQ(e.what(), "writing x: the acme plugin failed (CKPT_ERR_INTERNAL): disk on fire");
+        EXPECT_EQ(e.code(), ckpt::ExitCode::plugin);
+    }
+    call_plugin("acme", "fine", [] { return CKPT_OK; }); // no throw
 }
