@@ -7,7 +7,8 @@ set -eu
 build_pkgs="cmake make g++ pkg-config ccache libboost-dev libboost-program-options-dev \
 libyaml-cpp-dev rapidjson-dev libhdf5-dev liblz4-dev zlib1g-dev libfmt-dev"
 # hdf5-filter-plugin only lets the optional h5py cross-check read our LZ4 output; ckptconv has LZ4 built in.
-test_pkgs="googletest libgtest-dev clang libclang-rt-14-dev hdf5-filter-plugin"
+# dpkg-dev: dpkg-shlibdeps, which the Debian packages (and their test) use for dependencies.
+test_pkgs="googletest libgtest-dev clang libclang-rt-14-dev hdf5-filter-plugin dpkg-dev"
 
 pkgs=$build_pkgs
 if [ "${1:-}" = "--test" ]; then

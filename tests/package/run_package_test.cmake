@@ -10,14 +10,7 @@ endforeach()
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(LAST_OUT "${out}" PARENT_SCOPE)
-  set(LAST_ERR "${err}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_helper.cmake)
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
 foreach(f bin/ckptconv include/ckptconv/ckptconv.h include/ckptconv/cpp/plugin.hpp
@@ -33,6 +26,7 @@ foreach(h ${host_headers})
   endif()
 endforeach()
 
+# The guide's build, word for word (docs/writing-a-plugin.md §2).
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/package/plugin -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_INSTALL_PREFIX=${prefix} -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
@@ -43,19 +37,37 @@ if(NOT host_ref EQUAL -1 OR NOT sdk_ref EQUAL -1)
   message(FATAL_ERROR "the out-of-tree plugin saw the source tree:\n${cc}")
 endif()
 run(${CMAKE_COMMAND} --install ${WORK_DIR}/build)
-if(NOT EXISTS ${prefix}/lib/ckptconv/plugins/ckptconv_example.so)
+set(plugin ${prefix}/lib/ckptconv/plugins/ckptconv_acme.so)
+if(NOT EXISTS ${plugin})
   message(FATAL_ERROR "the plugin was not installed into lib/ckptconv/plugins")
+endif()
+# The version script leaves the entry point as the only exported symbol.
+run(nm -D --defined-only ${plugin})
+string(REGEX MATCHALL "[^\n]+" exported "${LAST_OUT}")
+list(FILTER exported EXCLUDE REGEX " A ") # version nodes, not symbols
+if(NOT exported MATCHES "^[0-9a-f]+ T ckpt_plugin_entry$")
+  message(FATAL_ERROR "the plugin exports more than ckpt_plugin_entry:\n${LAST_OUT}")
 endif()
 
 set(ENV{CKPT_PLUGIN_PATH} "")
 unset(ENV{CKPT_PLUGIN_DEFAULT_DIR})
-run(${prefix}/bin/ckptconv list example-alias)
-if(NOT LAST_OUT MATCHES "example-alias" OR NOT LAST_OUT MATCHES "example-v1")
+set(ckptconv ${prefix}/bin/ckptconv)
+run(${ckptconv} list acme-lm)
+if(NOT LAST_OUT MATCHES "acme-lm" OR NOT LAST_OUT MATCHES "acme-1")
   message(FATAL_ERROR "installed ckptconv does not list the plugin:\n${LAST_OUT}\n${LAST_ERR}")
 endif()
-run(${prefix}/bin/ckptconv plugins)
-if(NOT LAST_OUT MATCHES "loaded +${prefix}/lib/ckptconv/plugins/ckptconv_example.so")
+run(${ckptconv} plugins)
+if(NOT LAST_OUT MATCHES "loaded +${prefix}/lib/ckptconv/plugins/ckptconv_acme.so")
   message(FATAL_ERROR "installed ckptconv did not load the plugin:\n${LAST_OUT}")
 endif()
+
+# Both directions with the installed ckptconv, bit-exact (docs/writing-a-plugin.md §3).
+set(data ${WORK_DIR}/data)
+file(COPY ${SOURCE_DIR}/tests/data/toy/model.safetensors ${SOURCE_DIR}/tests/data/toy/config.json DESTINATION ${data})
+run(${ckptconv} convert ${data}/model.safetensors --model acme --src-fmt hf --tgt-fmt acme-1
+    --config ${data}/config.json --no-progress-bar)
+run(${ckptconv} convert ${data}/model_to_acme-1 --model acme --src-fmt acme-1 --tgt-fmt hf
+    --config ${data}/config_to_acme-1.json --export-safetensors --no-progress-bar)
+run(${ckptconv} diff ${data}/model.safetensors ${data}/model_to_acme-1_to_hf/model.safetensors.index.json)
 message(STATUS "package test passed:\n${LAST_OUT}")
 file(REMOVE_RECURSE ${WORK_DIR})

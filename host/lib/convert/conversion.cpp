@@ -69,8 +69,9 @@ std::vector<Step> find_path(const host::Registry& reg, const host::ModelEntry& m
                     continue;
                 for (const auto& next : e->side[1 - dir]) {
                     // Never pass through hf on the way between two CS releases: CS-only config keys
-                    // and checkpoint sections would be lost.
-                    if (seen[next] || (is_hf(next) && next != tgt))
+                    // and checkpoint sections would be lost. To or from a private format, hf is
+                    // the common ground (cs-2.3 -> hf -> acme-1).
+                    if (seen[next] || (is_hf(next) && next != tgt && is_cs(src) && is_cs(tgt)))
                         continue;
                     seen[next] = true;
                     came_from[next] = Step{nullptr, at, next, dir};
@@ -115,9 +116,9 @@ Result convert_config_file(const host::Registry& reg, const Request& r)
     engine::install_plan_api();
     const host::ModelEntry& model = find_model(reg, r.model);
     const std::string model_name = reg.spelling(r.model);
-    check_format(r.src_fmt, "--src-fmt");
+    check_format(reg, r.src_fmt, "--src-fmt");
     const std::string tgt = resolve_tgt(r.tgt_fmt);
-    check_format(tgt, "--tgt-fmt");
+    check_format(reg, tgt, "--tgt-fmt");
     auto path = find_path(reg, model, r.src_fmt, tgt);
     log::debug("conversion path: {}", describe_path(path));
     Node source = read_config(r.config);

@@ -14,7 +14,9 @@
 #include "engine/plan_api.hpp"
 #include "formats/container.hpp"
 #include "formats/mdl/mdl.hpp"
+#include "convert/private_formats.hpp"
 #include "plugins/host_services.hpp"
+#include "plugins/plugin_call.hpp"
 
 #include <fmt/format.h>
 
@@ -71,15 +73,15 @@ Node config_step(const Step& s, const std::string& model, const Request& r, cons
         return src;
     PluginRequest pr(s, model, r);
     Node dst = Node::map();
-    host::take_plugin_error();
     const ckpt_converter* c = s.converter->descriptor;
-    ckpt_status st = c->convert_config(c->ctx, host::services(), &pr.abi, host::to_abi(&src), host::to_abi(&dst));
-    if (st != CKPT_OK) {
-        std::string why = host::take_plugin_error();
-        if (st == CKPT_ERR_CONFIG_CONVERSION)
-            throw ConversionError(fmt::format("ConfigConversionError: {}", why));
-        throw ConversionError(fmt::format("converting the config from {} to {} failed: {}", s.src, s.tgt,
-                                          why.empty() ? "the plugin gave no reason" : why));
+    try {
+        host::call_plugin(s.converter->plugin, fmt::format("converting the config from {} to {}", s.src, s.tgt), [&] {
+            return c->convert_config(c->ctx, host::services(), &pr.abi, host::to_abi(&src), host::to_abi(&dst));
+        });
+    } catch (const host::PluginCallError& e) {
+        if (e.status() == CKPT_ERR_CONFIG_CONVERSION)
+            throw ConversionError(fmt::format("ConfigConversionError: {}", e.reason()));
+        throw;
     }
     generic_hf_cs_config(s, src, dst);
     return dst;
@@ -106,19 +108,13 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
         // The plugin sees (side-0 config, side-1 config) in its own order, as the Model Zoo passes them.
         const Node& src_cfg = cfg_src;
         const Node& dst_cfg = cfg_dst;
-        host::take_plugin_error();
         const ckpt_converter* c = s.converter->descriptor;
-        ckpt_status st = c->plan_checkpoint(c->ctx, host::services(), &pr.abi, host::to_abi(&src_cfg),
-                                            host::to_abi(&dst_cfg), engine::to_abi(&plan));
-        if (st != CKPT_OK) {
-            // The plan's own message is the precise one when a plan call was refused.
-            std::string why = plan.last_error();
-            std::string plugin_why = host::take_plugin_error();
-            if (why.empty())
-                why = plugin_why;
-            throw ConversionError(fmt::format("planning the checkpoint from {} to {} failed: {}", s.src, s.tgt,
-                                              why.empty() ? "the plugin gave no reason" : why));
-        }
+        plan.set_owner(s.converter->plugin);
+        host::call_plugin(s.converter->plugin, fmt::format("planning the checkpoint from {} to {}", s.src, s.tgt),
+                          [&] {
+                              return c->plan_checkpoint(c->ctx, host::services(), &pr.abi, host::to_abi(&src_cfg),
+                                                        host::to_abi(&dst_cfg), engine::to_abi(&plan));
+                          });
     }
     engine::validate(plan, r.drop_unmatched_keys);
     if (describe)
@@ -129,7 +125,7 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
 /// The model state dict of a checkpoint as a flat tensor list.
 std::vector<NamedTensor> model_tensors(const Checkpoint& ck, const std::string& fmt, const std::string& file)
 {
-    if (is_hf(fmt))
+    if (is_flat(fmt))
         return flat_tensors(ck.root, file);
     const Node* model = ck.root.find("model");
     if (!model)
@@ -196,6 +192,7 @@ const host::ModelEntry& find_model(const host::Registry& reg, const std::string&
 {
     const host::ModelEntry* m = reg.find(model);
     if (!m) {
+        missing_plugin_check(model);
         std::string names = fmt::format("{}", fmt::join(reg.names(), ", "));
         throw ConversionError(fmt::format("The model {} is not supported. Supported models: {}", model,
                                           names.empty() ? "(none: no model plugin was found; see `ckptconv plugins`)"
@@ -211,11 +208,12 @@ std::string resolve_tgt(const std::string& tgt)
     return tgt;
 }
 
-void check_format(const std::string& fmt, const char* flag)
+void check_format(const host::Registry& reg, const std::string& fmt, const char* flag)
 {
-    if (!is_hf(fmt) && !is_cs(fmt))
-        throw UsageError(fmt::format("{} {}: expected hf or cs-X.Y{}", flag, fmt,
-                                     std::string(flag) == "--src-fmt" ? " (or cs-auto)" : " (or cs-current)"));
+    if (!is_hf(fmt) && !is_cs(fmt) && !reg.private_format(fmt))
+        throw UsageError(fmt::format("{} {}: expected hf or cs-X.Y{}{}", flag, fmt,
+                                     std::string(flag) == "--src-fmt" ? " (or cs-auto)" : " (or cs-current)",
+                                     private_format_names(reg)));
 }
 
 ConfigChain convert_configs(const std::vector<Step>& path, const std::string& model, const std::string& registry,
@@ -224,7 +222,7 @@ ConfigChain convert_configs(const std::vector<Step>& path, const std::string& mo
     const std::string file = r.config.string();
     ConfigChain c;
     c.files.push_back(source_file);
-    c.sections.push_back(is_hf(path.front().src) ? source_file : *cs_model_section(source_file, file));
+    c.sections.push_back(is_flat(path.front().src) ? source_file : *cs_model_section(source_file, file));
     for (const auto& s : path) {
         Node in_file = c.files.back();
         Node in_section = c.sections.back();
@@ -232,9 +230,9 @@ ConfigChain convert_configs(const std::vector<Step>& path, const std::string& mo
             log::info("Upgraded the cs-2.2 muP model config to the cs-2.3 muP keys");
         Node out_section = config_step(s, model, r, in_section);
         Node out_file;
-        if (is_hf(s.tgt)) {
+        if (is_flat(s.tgt)) {
             out_file = out_section;
-        } else if (is_hf(s.src)) {
+        } else if (is_flat(s.src)) {
             out_file = make_cs_model_config(out_section);
         } else {
             out_file = std::move(in_file);
@@ -256,13 +254,16 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
     const std::string model_name = reg.spelling(r.model);
     ConversionPlan p;
     p.tgt = resolve_tgt(r.tgt_fmt);
-    check_format(p.tgt, "--tgt-fmt");
+    check_format(reg, p.tgt, "--tgt-fmt");
     if (r.src_fmt != "cs-auto")
-        check_format(r.src_fmt, "--src-fmt");
+        check_format(reg, r.src_fmt, "--src-fmt");
+    if (const host::FormatEntry* f = reg.private_format(p.tgt))
+        p.tgt_container = f->container;
 
     log::info("Loading config & checkpoint...");
     p.checkpoint = open_checkpoint(r.checkpoint, &plugins);
     p.src = source_format(r, p.checkpoint);
+    check_source_container(reg, p.checkpoint, p.src, r.checkpoint);
     p.path = find_path(reg, model, p.src, p.tgt);
     announce_path(p.path);
 
@@ -281,7 +282,7 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
         const Node& b = s.direction == 0 ? p.configs.sections[i + 1] : p.configs.inputs[i];
         std::string text;
         tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
-        if (is_cs(s.src) && is_hf(s.tgt) && has_sideband_sparsity(p.configs.files[i])) {
+        if (is_cs(s.src) && is_flat(s.tgt) && has_sideband_sparsity(p.configs.files[i])) {
             log::info("Finalizing sparsity. The output checkpoint will be dense.");
             tensors = with_nans_zeroed(tensors);
             text += "(sideband sparsity: NaN weights are written as 0)\n";

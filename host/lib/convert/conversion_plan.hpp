@@ -13,13 +13,15 @@ namespace ckpt::convert {
 
 inline bool is_hf(const std::string& fmt) { return fmt == "hf"; }
 inline bool is_cs(const std::string& fmt) { return host::parse_cs_version(fmt).has_value(); }
+/// A format whose config file is the model section itself: hf, and every plugin's private format.
+inline bool is_flat(const std::string& fmt) { return !is_cs(fmt); }
 
 /// The registry entry of `--model`; throws ConversionError listing the supported models.
 const host::ModelEntry& find_model(const host::Registry& registry, const std::string& model);
 /// `--tgt-fmt` with cs-current replaced by the newest known release.
 std::string resolve_tgt(const std::string& tgt);
-/// Throws UsageError unless `fmt` is hf or cs-X.Y.
-void check_format(const std::string& fmt, const char* flag);
+/// Throws UsageError unless `fmt` is hf, cs-X.Y or a loaded plugin's private format.
+void check_format(const host::Registry& registry, const std::string& fmt, const char* flag);
 
 /// The configs along a path. files[0] is the source file and sections[0] its model section;
 /// files[i+1] / sections[i+1] are what step i produced (for a CS -> CS step, after the release's
@@ -49,6 +51,8 @@ struct ConversionPlan {
     Node cs_root;
     /// The config file to write (with `torch_dtype` for Hugging Face output).
     Node out_config;
+    /// The plugin container that writes `tgt` when it is a private format, else null.
+    const ckpt_container* tgt_container = nullptr;
 };
 
 /// Opens the checkpoint, finds the path, converts the configs and plans (and validates) every

@@ -2,6 +2,8 @@
 // The naming phase of a conversion: where each output goes, in the Model Zoo's naming scheme.
 #include "convert/output_names.hpp"
 
+#include "plugins/registry.hpp"
+
 namespace ckpt::convert {
 
 namespace fs = std::filesystem;
@@ -24,6 +26,10 @@ OutputNames name_outputs(const Request& r, const std::string& tgt)
     if (tgt == "hf") {
         n.checkpoint = n.checkpoint_dir / (ck_stem + "_to_" + tgt);
         n.config = n.checkpoint / "config.json";
+    } else if (!host::parse_cs_version(tgt)) {
+        // A plugin's private format: its own single file, and the config beside it as JSON.
+        n.checkpoint = n.checkpoint_dir / (ck_stem + "_to_" + tgt);
+        n.config = n.config_dir / (cfg_stem + "_to_" + tgt + ".json");
     } else {
         n.checkpoint = n.checkpoint_dir / (ck_stem + "_to_" + tgt + ".mdl");
         n.config = n.config_dir / (cfg_stem + "_to_" + tgt + ".yaml");
@@ -34,7 +40,7 @@ OutputNames name_outputs(const Request& r, const std::string& tgt)
 fs::path name_config_output(const Request& r, const std::string& tgt)
 {
     // Unlike convert, only the last suffix is dropped ("a.b.yaml" -> "a.b_to_...").
-    return output_dir_for(r, r.config) / (r.config.stem().string() + "_to_" + tgt + (tgt == "hf" ? ".json" : ".yaml"));
+    return output_dir_for(r, r.config) / (r.config.stem().string() + "_to_" + tgt + (host::parse_cs_version(tgt) ? ".yaml" : ".json"));
 }
 
 } // namespace ckpt::convert

@@ -3,6 +3,7 @@
 #include "convert/output_writer.hpp"
 
 #include "config/config_file.hpp"
+#include "convert/private_formats.hpp"
 #include "core/error.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "formats/safetensors/hf_index.hpp"
@@ -137,6 +138,8 @@ void prepare_outputs(const ConversionPlan& plan, const OutputNames& names, const
 StagedOutputs write_outputs(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
                             const OutputNames& names, const Request& r)
 {
+    if (plan.tgt_container)
+        return write_private_output(*plan.tgt_container, tensors, plan.out_config, names, r);
     return is_hf(plan.tgt) ? write_hf_output(plan, tensors, names, r) : write_cs_output(plan, tensors, names, r);
 }
 
@@ -146,7 +149,7 @@ void write_config_output(const Node& config, const fs::path& out, const std::str
     refuse_input_overwrite(out, {r.config});
     StagedOutputs staged;
     AtomicOutput& file = staged.add(out, AtomicOutput::Type::file, r.force);
-    write_config(file.path(), config, !is_hf(tgt));
+    write_config(file.path(), config, is_cs(tgt));
     staged.commit();
 }
 

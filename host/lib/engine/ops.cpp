@@ -3,7 +3,8 @@
 #include "engine/ops.hpp"
 
 #include "core/element_convert.hpp"
-#include "plugins/host_services.hpp"
+#include "plugins/abi_struct.hpp"
+#include "plugins/plugin_call.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -1074,12 +1075,12 @@ private:
             held += in.info().nbytes();
             note_scratch(held);
             data[k] = read_all(in);
-            infos[k] = to_abi(in.info(), m_names[k]);
+            infos[k] = host::abi_tensor_info(in.info(), m_names[k]);
             info_ptrs[k] = &infos[k];
             data_ptrs[k] = data[k].data();
         }
         m_output.assign(info().nbytes(), std::byte{0});
-        const ckpt_tensor_info out_info = to_abi(info(), label());
+        const ckpt_tensor_info out_info = host::abi_tensor_info(info(), label());
         ckpt_kernel_io io{};
         io.struct_size = sizeof io;
         io.input_count = static_cast<uint32_t>(n);
@@ -1088,27 +1089,14 @@ private:
         io.output = &out_info;
         io.output_data = m_output.data();
         const ckpt_kernel& k = m_kernel->raw();
-        host::take_plugin_error();
-        const ckpt_status st = k.run(k.ctx, &io);
-        if (st != CKPT_OK) {
-            std::string msg = host::take_plugin_error();
+        try {
+            host::call_plugin(m_kernel->plugin(), fmt::format("{}: running the kernel", label()),
+                              [&] { return k.run(k.ctx, &io); });
+        } catch (...) {
             std::vector<std::byte>().swap(m_output);
-            throw ConversionError(fmt::format("{}: the plugin's kernel failed with status {}: {}", label(), st,
-                                              msg.empty() ? "no message" : msg));
+            throw;
         }
         m_computed = true;
-    }
-
-    static ckpt_tensor_info to_abi(const TensorInfo& t, const std::string& name)
-    {
-        ckpt_tensor_info i{};
-        i.struct_size = sizeof i;
-        i.rank = static_cast<uint32_t>(t.shape.size());
-        i.name = ckpt_str{name.data(), name.size()};
-        i.dtype = static_cast<ckpt_dtype>(t.dtype);
-        i.shape = t.shape.data();
-        i.nbytes = t.nbytes();
-        return i;
     }
 
     std::shared_ptr<const Kernel> m_kernel;

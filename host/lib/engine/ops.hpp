@@ -60,14 +60,17 @@ private:
 /// (and the plan) are gone. Thread-compatible like the kernel itself.
 class Kernel {
 public:
-    explicit Kernel(const ckpt_kernel& k) : m_kernel(k) {}
+    /// `plugin` names the plugin that supplied the kernel, for error messages.
+    explicit Kernel(const ckpt_kernel& k, std::string plugin = {}) : m_kernel(k), m_plugin(std::move(plugin)) {}
     ~Kernel();
     Kernel(const Kernel&) = delete;
     Kernel& operator=(const Kernel&) = delete;
     const ckpt_kernel& raw() const { return m_kernel; }
+    const std::string& plugin() const { return m_plugin; }
 
 private:
     ckpt_kernel m_kernel;
+    std::string m_plugin;
 };
 
 /// Everything an op needs besides its output name; the C++ mirror of ckpt_op with tensors in

@@ -85,10 +85,9 @@ public:
     /// An expression longer than 1000 characters is shown as `<temporary #id>`.
     std::string describe() const;
 
-    /// The message of the last failed plan API call (the C table records it here, since the
-    /// plugin only sees a status).
-    const std::string& last_error() const { return m_last_error; }
-    void set_last_error(std::string message) { m_last_error = std::move(message); }
+    /// The name of the plugin building this plan, given to the kernels it adds (for their errors).
+    const std::string& owner() const { return m_owner; }
+    void set_owner(std::string plugin) { m_owner = std::move(plugin); }
 
 private:
     struct Value {
@@ -109,7 +108,7 @@ private:
     std::unordered_map<std::string, ValueId> m_output_index;
     std::vector<ValueId> m_outputs;
     std::vector<std::string> m_match_lines;
-    std::string m_last_error;
+    std::string m_owner;
     // Every kernel handed to add(), even by a failed call, so that each is released once, when
     // the plan (and any op still using it) is gone.
     std::vector<std::shared_ptr<const Kernel>> m_kernels;

@@ -2,12 +2,14 @@
 // The ckpt_plan_api C table: argument checks, exception-to-status mapping, ABI <-> Plan types.
 #include "engine/plan_api.hpp"
 
+#include "plugins/abi_struct.hpp"
 #include "plugins/host_services.hpp"
 
 #include <ckptconv/version.h>
 #include <fmt/format.h>
 
 #include <new>
+#include <optional>
 
 namespace ckpt::engine {
 
@@ -18,60 +20,40 @@ const Plan* P(const ckpt_plan* p) { return reinterpret_cast<const Plan*>(p); }
 
 std::string_view view(ckpt_str s) { return s.data ? std::string_view(s.data, s.size) : std::string_view(); }
 
-// Runs fn, mapping exceptions to statuses and recording their message in the plan.
+// Runs fn, mapping exceptions to statuses; their message goes to the host's error channel as a
+// refusal (host::note_host_refusal), which the caller of plan_checkpoint reports.
 template <class Fn>
-ckpt_status guarded(const Plan* plan, Fn&& fn) noexcept
+ckpt_status guarded(Fn&& fn) noexcept
 {
-    auto record = [plan](const char* msg) noexcept {
-        try {
-            const_cast<Plan*>(plan)->set_last_error(msg);
-        } catch (...) {
-        }
-    };
     try {
         return fn();
     } catch (const PlanError& e) {
-        record(e.what());
+        host::note_host_refusal(e.what());
         return e.status();
     } catch (const InputError& e) {
-        record(e.what());
+        host::note_host_refusal(e.what());
         return CKPT_ERR_BAD_INPUT;
     } catch (const std::bad_alloc&) {
-        record("out of memory while building the plan");
+        host::note_host_refusal("out of memory while building the plan");
         return CKPT_ERR_NO_MEMORY;
     } catch (const std::exception& e) {
-        record(e.what());
+        host::note_host_refusal(e.what());
         return CKPT_ERR_INTERNAL;
     } catch (...) {
-        record("unknown exception while building the plan");
+        host::note_host_refusal("unknown exception while building the plan");
         return CKPT_ERR_INTERNAL;
     }
 }
 
-void fill_info(const TensorInfo& t, const std::string& name, ckpt_tensor_info* out)
+/// Fills the plugin's `out` with as many bytes as its struct_size says it has.
+void fill_info(const TensorInfo& t, const std::string& name, ckpt_tensor_info* out, const char* fn)
 {
-    const uint32_t size = out->struct_size;
-    *out = ckpt_tensor_info{};
-    out->struct_size = size;
-    out->rank = static_cast<uint32_t>(t.shape.size());
-    out->name = ckpt_str{name.data(), name.size()};
-    out->dtype = static_cast<ckpt_dtype>(t.dtype);
-    out->shape = t.shape.data();
-    out->nbytes = t.nbytes();
-}
-
-ckpt_status check_out_info(ckpt_plan* plan, const ckpt_tensor_info* out, const char* fn)
-{
-    if (!out) {
-        P(plan)->set_last_error(fmt::format("plan {}: the output pointer is NULL", fn));
-        return CKPT_ERR_INVALID_ARGUMENT;
-    }
-    if (out->struct_size < sizeof(ckpt_tensor_info)) {
-        P(plan)->set_last_error(fmt::format("plan {}: ckpt_tensor_info.struct_size is {}, expected at least {}",
-                                            fn, out->struct_size, sizeof(ckpt_tensor_info)));
-        return CKPT_ERR_INVALID_ARGUMENT;
-    }
-    return CKPT_OK;
+    if (!out)
+        throw PlanError(CKPT_ERR_INVALID_ARGUMENT, fmt::format("plan {}: the output pointer is NULL", fn));
+    if (!host::abi_fill(out, host::abi_tensor_info(t, name)))
+        throw PlanError(CKPT_ERR_INVALID_ARGUMENT,
+                        fmt::format("plan {}: ckpt_tensor_info.struct_size is {}, expected at least {}", fn,
+                                    out->struct_size, host::kAbi10Size<ckpt_tensor_info>));
 }
 
 size_t api_input_count(const ckpt_plan* plan) noexcept { return plan ? P(plan)->input_count() : 0; }
@@ -81,14 +63,12 @@ ckpt_status api_input_info(const ckpt_plan* cplan, size_t index, ckpt_tensor_inf
     if (!cplan)
         return CKPT_ERR_INVALID_ARGUMENT;
     auto* plan = const_cast<ckpt_plan*>(cplan);
-    return guarded(P(plan), [&] {
-        if (ckpt_status st = check_out_info(plan, out, "input_info"))
-            return st;
+    return guarded([&] {
         if (index >= P(plan)->input_count())
             throw PlanError(CKPT_ERR_NOT_FOUND, fmt::format("input index {} is outside the {} source tensors", index,
                                                             P(plan)->input_count()));
         const NamedTensor& t = P(plan)->input_at(index);
-        fill_info(t.tensor->info(), t.name, out);
+        fill_info(t.tensor->info(), t.name, out, "input_info");
         return CKPT_OK;
     });
 }
@@ -97,7 +77,7 @@ ckpt_status api_input(ckpt_plan* plan, ckpt_str name, ckpt_value_id* out) noexce
 {
     if (!plan)
         return CKPT_ERR_INVALID_ARGUMENT;
-    return guarded(P(plan), [&] {
+    return guarded([&] {
         const ValueId id = P(plan)->input(view(name));
         if (out)
             *out = id;
@@ -109,26 +89,30 @@ ckpt_status api_add(ckpt_plan* plan, const ckpt_op* op, ckpt_value_id* out) noex
 {
     if (!plan)
         return CKPT_ERR_INVALID_ARGUMENT;
-    return guarded(P(plan), [&] {
+    return guarded([&] {
         if (!op)
             throw PlanError(CKPT_ERR_INVALID_ARGUMENT, "plan add: the op pointer is NULL");
-        if (op->struct_size < sizeof(ckpt_op))
+        // The op as this host knows it: an older plugin's shorter struct reads as zero beyond its end.
+        const std::optional<ckpt_op> copy = host::abi_prefix(op);
+        if (!copy)
             throw PlanError(CKPT_ERR_INVALID_ARGUMENT,
                             fmt::format("plan add: ckpt_op.struct_size is {}, expected at least {}", op->struct_size,
-                                        sizeof(ckpt_op)));
+                                        host::kAbi10Size<ckpt_op>));
+        op = &*copy;
         OpRequest req;
         req.output = std::string(view(op->output));
         const std::string who = req.output.empty() ? std::string("a temporary value")
                                                     : fmt::format("output tensor '{}'", req.output);
-        // Take the kernel first so it is released even when the op is rejected below.
+        // Take the kernel first so it is released even when the op is rejected below. ckpt_kernel
+        // is embedded in ckpt_op and frozen at its 1.0 layout (docs/abi.md §7).
         if (op->kind == CKPT_OP_KERNEL) {
-            if (op->kernel.struct_size < sizeof(ckpt_kernel))
+            if (op->kernel.struct_size < host::kAbi10Size<ckpt_kernel>)
                 throw PlanError(CKPT_ERR_INVALID_ARGUMENT,
                                 fmt::format("{}: ckpt_kernel.struct_size is {}, expected at least {}", who,
-                                            op->kernel.struct_size, sizeof(ckpt_kernel)));
+                                            op->kernel.struct_size, host::kAbi10Size<ckpt_kernel>));
             if (op->kernel.run || op->kernel.release)
             {
-                req.kernel = std::make_shared<Kernel>(op->kernel);
+                req.kernel = std::make_shared<Kernel>(op->kernel, P(plan)->owner());
                 P(plan)->adopt(req.kernel);
             }
         }
@@ -180,7 +164,7 @@ ckpt_status api_drop(ckpt_plan* plan, ckpt_str name) noexcept
 {
     if (!plan)
         return CKPT_ERR_INVALID_ARGUMENT;
-    return guarded(P(plan), [&] {
+    return guarded([&] {
         P(plan)->drop(view(name));
         return CKPT_OK;
     });
@@ -191,10 +175,8 @@ ckpt_status api_value_info(const ckpt_plan* cplan, ckpt_value_id value, ckpt_ten
     if (!cplan)
         return CKPT_ERR_INVALID_ARGUMENT;
     auto* plan = const_cast<ckpt_plan*>(cplan);
-    return guarded(P(plan), [&] {
-        if (ckpt_status st = check_out_info(plan, out, "value_info"))
-            return st;
-        fill_info(P(plan)->value_info(value), P(plan)->value_name(value), out);
+    return guarded([&] {
+        fill_info(P(plan)->value_info(value), P(plan)->value_name(value), out, "value_info");
         return CKPT_OK;
     });
 }
@@ -203,7 +185,7 @@ void api_note_match(ckpt_plan* plan, ckpt_str old_key, ckpt_str new_key) noexcep
 {
     if (!plan)
         return;
-    guarded(P(plan), [&] {
+    guarded([&] {
         P(plan)->note_match(view(old_key), view(new_key));
         return CKPT_OK;
     });

@@ -9,9 +9,10 @@
 namespace ckpt::engine {
 
 /// The table (static storage, valid until exit). A ckpt_plan* is a Plan*. Every function is
-/// noexcept; on failure it returns the SDK status and records the message in
-/// Plan::last_error() (a plugin only sees the status; read the message there after
-/// plan_checkpoint fails). Kernels handed to `add` are released once the plan and every op
+/// noexcept; on failure it returns the SDK status and records the message as a host refusal in
+/// the thread's plugin error channel (host::note_host_refusal; call_plugin() reports it when
+/// plan_checkpoint fails). Structs from the plugin are read at any struct_size from ABI 1.0's
+/// upward (host/lib/plugins/abi_struct.hpp). Kernels handed to `add` are released once the plan and every op
 /// holding them are destroyed, including kernels of ops that `add` rejected. Names and shapes
 /// returned by `input_info` and `value_info` stay valid as long as the plan lives.
 const ckpt_plan_api* plan_api();

@@ -3,9 +3,14 @@
 #include "formats/plugin_container.hpp"
 
 #include "core/error.hpp"
+#include "plugins/abi_struct.hpp"
 #include "plugins/host_services.hpp"
+#include "plugins/plugin_call.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <set>
 
 namespace ckpt {
@@ -39,14 +44,9 @@ public:
     {
         if (offset > m_info.nbytes() || size > m_info.nbytes() - offset)
             throw_input("{}: read outside tensor '{}'", m_handle->file, m_name);
-        host::take_plugin_error();
-        ckpt_status st = m_handle->source.read(m_handle->source.ctx, m_index, offset, dst, size);
-        if (st != CKPT_OK)
-        {
-            std::string why = host::take_plugin_error();
-            throw_input("{}: the {} container failed to read tensor '{}' (status {}){}{}", m_handle->file,
-                        m_handle->plugin, m_name, st, why.empty() ? "" : ": ", why);
-        }
+        const ckpt_tensor_source& src = m_handle->source;
+        host::call_plugin(m_handle->plugin, fmt::format("{}: reading tensor '{}'", m_handle->file, m_name),
+                          [&] { return src.read(src.ctx, m_index, offset, dst, size); });
     }
 
 private:
@@ -80,11 +80,12 @@ Checkpoint read_plugin_container(const ckpt_container& c, const std::filesystem:
     auto h = std::make_shared<SourceHandle>();
     h->file = path.string();
     h->plugin = str(c.name);
-    host::take_plugin_error();
-    ckpt_status st = c.open_source(c.ctx, host::services(), ckpt_str{h->file.data(), h->file.size()}, &h->source);
-    if (st != CKPT_OK)
-        throw_input("{}: the {} container cannot open it: {}", h->file, h->plugin, host::take_plugin_error());
-    if (h->source.struct_size < sizeof(ckpt_tensor_source) || !h->source.count || !h->source.info || !h->source.read)
+    // The host's struct, zeroed: a plugin of an older minor fills only the prefix it knows.
+    host::call_plugin(h->plugin, fmt::format("{}: opening it as {}", h->file, h->plugin), [&] {
+        return c.open_source(c.ctx, host::services(), ckpt_str{h->file.data(), h->file.size()}, &h->source);
+    });
+    if (h->source.struct_size < host::kAbi10Size<ckpt_tensor_source> || !h->source.count || !h->source.info ||
+        !h->source.read)
         throw PluginError(fmt::format("{}: the {} container returned a malformed tensor source", h->file, h->plugin));
 
     Checkpoint ck;
@@ -95,9 +96,8 @@ Checkpoint read_plugin_container(const ckpt_container& c, const std::filesystem:
     for (size_t i = 0; i < n; ++i) {
         ckpt_tensor_info info{};
         info.struct_size = sizeof info;
-        if (h->source.info(h->source.ctx, i, &info) != CKPT_OK)
-            throw_input("{}: the {} container cannot describe tensor #{}: {}", h->file, h->plugin, i,
-                        host::take_plugin_error());
+        host::call_plugin(h->plugin, fmt::format("{}: describing tensor #{}", h->file, i),
+                          [&] { return h->source.info(h->source.ctx, i, &info); });
         if (info.rank > CKPT_MAX_RANK || (info.rank && !info.shape) || info.dtype <= CKPT_DTYPE_INVALID ||
             info.dtype >= CKPT_DTYPE_COUNT)
             throw_input("{}: the {} container describes tensor #{} with an invalid rank or dtype", h->file, h->plugin, i);
@@ -116,6 +116,57 @@ Checkpoint read_plugin_container(const ckpt_container& c, const std::filesystem:
                                          h, i, name, std::move(ti), static_cast<const std::byte*>(mapped)))));
     }
     return ck;
+}
+
+void write_plugin_container(const ckpt_container& c, const std::filesystem::path& path,
+                            const std::vector<NamedTensor>& tensors)
+{
+    const std::string plugin = str(c.name);
+    const std::string file = path.string();
+    if (!c.open_sink)
+        throw ConversionError(fmt::format("the {} format is read-only: its plugin offers no writer", plugin));
+    ckpt_tensor_sink sink{};
+    host::call_plugin(plugin, fmt::format("{}: creating it as {}", file, plugin), [&] {
+        return c.open_sink(c.ctx, host::services(), ckpt_str{file.data(), file.size()}, &sink);
+    });
+    if (sink.struct_size < host::kAbi10Size<ckpt_tensor_sink> || !sink.begin || !sink.write || !sink.commit ||
+        !sink.abort)
+        throw PluginError(fmt::format("{}: the {} container returned a malformed tensor sink", file, plugin));
+    bool finished = false;
+    try {
+        std::vector<ckpt_tensor_info> infos(tensors.size());
+        std::vector<const ckpt_tensor_info*> info_ptrs;
+        for (size_t i = 0; i < tensors.size(); ++i) {
+            infos[i] = host::abi_tensor_info(tensors[i].tensor->info(), tensors[i].name);
+            info_ptrs.push_back(&infos[i]);
+        }
+        host::call_plugin(plugin, fmt::format("{}: starting to write {} tensors", file, tensors.size()),
+                          [&] { return sink.begin(sink.ctx, info_ptrs.size(), info_ptrs.data()); });
+        constexpr uint64_t kChunk = uint64_t{4} << 20;
+        std::vector<std::byte> buffer;
+        for (size_t i = 0; i < tensors.size(); ++i) {
+            const TensorData& t = *tensors[i].tensor;
+            const uint64_t total = t.info().nbytes();
+            const std::byte* mapped = t.data();
+            for (uint64_t off = 0; off < total; off += kChunk) {
+                const uint64_t n = std::min(kChunk, total - off);
+                const std::byte* bytes = mapped ? mapped + off : nullptr;
+                if (!bytes) {
+                    buffer.resize(n);
+                    t.read(off, buffer.data(), n);
+                    bytes = buffer.data();
+                }
+                host::call_plugin(plugin, fmt::format("{}: writing tensor '{}'", file, tensors[i].name),
+                                  [&] { return sink.write(sink.ctx, i, off, bytes, n); });
+            }
+        }
+        finished = true; // commit releases the sink whatever it returns
+        host::call_plugin(plugin, fmt::format("{}: finishing it", file), [&] { return sink.commit(sink.ctx); });
+    } catch (...) {
+        if (!finished)
+            sink.abort(sink.ctx);
+        throw;
+    }
 }
 
 } // namespace ckpt

@@ -22,4 +22,12 @@ const ckpt_container* identify_plugin_container(const std::vector<host::PluginRe
 /// plugin's message when it refuses.
 Checkpoint read_plugin_container(const ckpt_container& container, const std::filesystem::path& path);
 
+/// Writes `tensors` to `path` through the container's sink (its open_sink), in order, each in
+/// chunks of ascending offsets, then commits. On any failure the sink is aborted (the plugin
+/// removes what it wrote) and the error is rethrown; callers write to an AtomicOutput's temporary
+/// path so the target appears only when complete. Throws ConversionError when the container has
+/// no writer, PluginCallError when the plugin refuses.
+void write_plugin_container(const ckpt_container& container, const std::filesystem::path& path,
+                            const std::vector<NamedTensor>& tensors);
+
 } // namespace ckpt

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Freezes the ABI 1.0 layout: any change to these offsets breaks every installed plugin.
 // Fields may only be appended (docs/abi.md); add a new block per minor below this one.
+#include "plugins/abi_struct.hpp"
+
 #include <ckptconv/ckptconv.h>
 
 #include <cstddef>
@@ -133,4 +135,11 @@ CKPT_FROZEN(ckpt_model, registry_name, 56);
 CKPT_FROZEN(ckpt_model, alias_registry_names, 72);
 static_assert(sizeof(ckpt_model) == 80);
 // ---- end of ABI 1.1 ----
+
+// The smallest struct_size the host accepts for each struct is its 1.0 size (abi_struct.hpp).
+using ckpt::host::kAbi10Size;
+static_assert(kAbi10Size<ckpt_plugin> == 88 && kAbi10Size<ckpt_model> == 56 && kAbi10Size<ckpt_converter> == 80 &&
+              kAbi10Size<ckpt_container> == 72 && kAbi10Size<ckpt_op> == 128 && kAbi10Size<ckpt_kernel> == 32 &&
+              kAbi10Size<ckpt_tensor_info> == 48 && kAbi10Size<ckpt_tensor_source> == 56 &&
+              kAbi10Size<ckpt_tensor_sink> == 48);
 #endif

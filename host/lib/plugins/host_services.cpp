@@ -11,7 +11,7 @@ namespace ckpt::host {
 
 namespace {
 
-thread_local std::string t_plugin_error;
+thread_local PluginFailure t_failure;
 
 std::string_view view(ckpt_str s) { return s.data ? std::string_view(s.data, s.size) : std::string_view(); }
 
@@ -31,7 +31,7 @@ void host_log(void*, int32_t level, ckpt_str message) noexcept
 void host_set_error(void*, ckpt_str message) noexcept
 {
     try {
-        t_plugin_error.assign(view(message));
+        t_failure.plugin_message.assign(view(message));
     } catch (...) {
     }
 }
@@ -247,11 +247,19 @@ const ckpt_host* services() { return &g_host; }
 const ckpt_config_api* config_api() { return &kConfigApi; }
 void set_plan_api(const ckpt_plan_api* api) { g_host.plan = api; }
 
-std::string take_plugin_error()
+PluginFailure take_plugin_failure()
 {
-    std::string s = std::move(t_plugin_error);
-    t_plugin_error.clear();
-    return s;
+    PluginFailure f = std::move(t_failure);
+    t_failure = PluginFailure{};
+    return f;
+}
+
+void note_host_refusal(std::string_view message) noexcept
+{
+    try {
+        t_failure.host_refusal.assign(message);
+    } catch (...) {
+    }
 }
 
 } // namespace ckpt::host

@@ -7,6 +7,7 @@
 #include <ckptconv/plugin.h>
 
 #include <string>
+#include <string_view>
 
 namespace ckpt::host {
 
@@ -22,8 +23,20 @@ inline const ckpt_node* to_abi(const Node* n) { return reinterpret_cast<const ck
 /// Installs the plan API (provided by the engine) into the services table.
 void set_plan_api(const ckpt_plan_api* api);
 
-/// Takes the message a plugin handed to set_error on this thread since the last call (empty if
-/// none). Call it before an ABI call to clear, and after a failing one to read.
-std::string take_plugin_error();
+/// What went wrong in the plugin call on this thread: the message the plugin handed to
+/// set_error, and the message of a host service (config or plan API) that refused one of the
+/// plugin's requests during the call. The one error channel across the boundary; call_plugin()
+/// (plugins/plugin_call.hpp) clears it before a call and reads it after a failing one.
+struct PluginFailure {
+    std::string plugin_message;
+    std::string host_refusal;
+};
+
+/// Takes (and clears) this thread's PluginFailure.
+PluginFailure take_plugin_failure();
+
+/// Records why a host service refused a plugin's request (the precise message, kept even when the
+/// plugin reports the failure in its own words). Never throws.
+void note_host_refusal(std::string_view message) noexcept;
 
 } // namespace ckpt::host

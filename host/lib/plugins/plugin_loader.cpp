@@ -2,6 +2,7 @@
 // Finds plugin libraries, loads them with Boost.DLL and checks their ABI before trusting them.
 #include "plugins/plugin_loader.hpp"
 
+#include "plugins/abi_struct.hpp"
 #include "plugins/host_services.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <set>
 
@@ -55,21 +57,44 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs)
     return dirs;
 }
 
-namespace {
+std::string check_format_name(std::string_view name)
+{
+    if (name.empty())
+        return "a format name is empty";
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return fmt::format("format name '{}' has a character other than a-z, 0-9, '.', '_', '-'", name);
+    if (name.front() == '.' || name.front() == '_' || name.front() == '-')
+        return fmt::format("format name '{}' must start with a letter or a digit", name);
+    if (name == "hf" || name.substr(0, 3) == "cs-")
+        return fmt::format("format name '{}' is a built-in format (hf, cs-*)", name);
+    return {};
+}
 
-/// Minimum model size of ABI 1.0: every field up to converter_count (1.1 appended registry names).
-constexpr uint32_t kMinModelStructSize = offsetof(ckpt_model, converter_count) + sizeof(size_t);
-/// Minimum descriptor size of ABI 1.0: every field up to container_count.
-constexpr uint32_t kMinPluginStructSize = sizeof(ckpt_plugin);
+/// Storage behind PluginRecord::descriptor. Deques keep addresses fixed as they grow.
+struct DescriptorCopy {
+    ckpt_plugin plugin{};
+    std::deque<ckpt_model> models;
+    std::deque<ckpt_converter> converters;
+    std::deque<ckpt_container> containers;
+    std::deque<std::vector<const ckpt_converter*>> converter_arrays;
+    std::vector<const ckpt_model*> model_array;
+    std::vector<const ckpt_container*> container_array;
+};
+
+namespace {
 
 std::string view(ckpt_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
 
-/// Checks everything the host will later read from a descriptor; returns the problem or "".
-std::string validate_descriptor(const ckpt_plugin* d)
+/// Checks everything the host will later read from a descriptor and copies each struct at the
+/// size this host knows. Returns the problem or "" (then `out` is complete).
+std::string copy_descriptor(const ckpt_plugin* d, DescriptorCopy& out)
 {
-    if (d->struct_size < kMinPluginStructSize)
-        return fmt::format("plugin descriptor is {} bytes, ABI {} needs at least {}", d->struct_size,
-                           format_abi(CKPT_ABI_VERSION), kMinPluginStructSize);
+    auto plugin = abi_prefix(d);
+    if (!plugin)
+        return fmt::format("plugin descriptor is {} bytes, ABI 1.0 needs at least {}", d->struct_size,
+                           kAbi10Size<ckpt_plugin>);
+    out.plugin = *plugin;
     if (!d->name.data || d->name.size == 0)
         return "plugin descriptor has no name";
     if (d->model_count && !d->models)
@@ -77,28 +102,37 @@ std::string validate_descriptor(const ckpt_plugin* d)
     if (d->container_count && !d->containers)
         return "plugin descriptor lists containers but the array is NULL";
     for (size_t i = 0; i < d->model_count; ++i) {
-        const ckpt_model* m = d->models[i];
-        if (!m || m->struct_size < kMinModelStructSize || !m->name.data || m->name.size == 0)
+        auto m = abi_prefix(d->models[i]);
+        if (!m || !m->name.data || m->name.size == 0)
             return fmt::format("model #{} of the descriptor is missing or malformed", i);
         if (m->alias_count && !m->aliases)
             return fmt::format("model '{}' lists aliases but the array is NULL", view(m->name));
         if (m->converter_count && !m->converters)
             return fmt::format("model '{}' lists converters but the array is NULL", view(m->name));
+        auto& convs = out.converter_arrays.emplace_back();
         for (size_t j = 0; j < m->converter_count; ++j) {
-            const ckpt_converter* c = m->converters[j];
-            if (!c || c->struct_size < sizeof(ckpt_converter) || !c->convert_config || !c->plan_checkpoint)
+            auto c = abi_prefix(m->converters[j]);
+            if (!c || !c->convert_config || !c->plan_checkpoint)
                 return fmt::format("converter #{} of model '{}' is missing or malformed", j, view(m->name));
             for (const auto& g : c->formats)
                 if (g.count == 0 || !g.formats)
                     return fmt::format("converter #{} of model '{}' has an empty format group", j,
                                        view(m->name));
+            convs.push_back(&out.converters.emplace_back(*c));
         }
+        m->converters = convs.data();
+        out.model_array.push_back(&out.models.emplace_back(*m));
     }
     for (size_t i = 0; i < d->container_count; ++i) {
-        const ckpt_container* c = d->containers[i];
-        if (!c || c->struct_size < sizeof(ckpt_container) || !c->identify || !c->open_source)
+        auto c = abi_prefix(d->containers[i]);
+        if (!c || !c->identify || !c->open_source)
             return fmt::format("container #{} of the descriptor is missing or malformed", i);
+        if (std::string why = check_format_name(view(c->name)); !why.empty())
+            return fmt::format("container #{}: {}", i, why);
+        out.container_array.push_back(&out.containers.emplace_back(*c));
     }
+    out.plugin.models = out.model_array.data();
+    out.plugin.containers = out.container_array.data();
     return {};
 }
 
@@ -123,7 +157,7 @@ PluginRecord load_plugin(const fs::path& file)
     rec.library = lib;
     auto entry = lib->get<const ckpt_plugin*(const ckpt_host*)>(CKPT_PLUGIN_ENTRY_SYMBOL);
     const ckpt_plugin* desc = nullptr;
-    take_plugin_error();
+    take_plugin_failure();
     try {
         desc = entry(services());
     } catch (const std::exception& e) {
@@ -134,7 +168,7 @@ PluginRecord load_plugin(const fs::path& file)
         return rec;
     }
     if (!desc) {
-        std::string why = take_plugin_error();
+        std::string why = take_plugin_failure().plugin_message;
         rec.reason = fmt::format("'{}' returned no descriptor{}{}", CKPT_PLUGIN_ENTRY_SYMBOL,
                                  why.empty() ? "" : ": ", why);
         return rec;
@@ -157,15 +191,44 @@ PluginRecord load_plugin(const fs::path& file)
                                  format_abi(desc->abi_version), format_abi(host_abi));
         return rec;
     }
-    std::string problem = validate_descriptor(desc);
+    auto copies = std::make_shared<DescriptorCopy>();
+    std::string problem = copy_descriptor(desc, *copies);
     if (!problem.empty()) {
         rec.reason = problem;
         return rec;
     }
-    rec.descriptor = desc;
+    rec.descriptor = &copies->plugin;
+    rec.copies = std::move(copies);
     rec.loaded = true;
     return rec;
 }
+
+namespace {
+
+/// Rejects the last record when one of its container names an earlier loaded plugin registered.
+void reject_taken_formats(std::vector<PluginRecord>& records)
+{
+    PluginRecord& last = records.back();
+    if (!last.loaded)
+        return;
+    for (size_t i = 0; i < last.descriptor->container_count; ++i) {
+        const std::string name = view(last.descriptor->containers[i]->name);
+        for (size_t k = 0; k + 1 < records.size(); ++k) {
+            const PluginRecord& earlier = records[k];
+            if (!earlier.loaded)
+                continue;
+            for (size_t j = 0; j < earlier.descriptor->container_count; ++j)
+                if (view(earlier.descriptor->containers[j]->name) == name) {
+                    last.loaded = false;
+                    last.descriptor = nullptr;
+                    last.reason = fmt::format("format '{}' is already registered by {}", name, earlier.file.string());
+                    return;
+                }
+        }
+    }
+}
+
+} // namespace
 
 std::vector<PluginRecord> load_plugins(const std::vector<fs::path>& dirs)
 {
@@ -178,7 +241,9 @@ std::vector<PluginRecord> load_plugins(const std::vector<fs::path>& dirs)
         std::vector<fs::path> files;
         for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
             const fs::path& p = it->path();
-            if (p.extension() == ".so" && it->is_regular_file(ec))
+            // Only ckptconv_<family>.so: a helper library shipped beside a plugin is not dlopen'ed
+            // (its static initialisers would run) just because it sits in the directory.
+            if (p.extension() == ".so" && p.filename().string().rfind("ckptconv_", 0) == 0 && it->is_regular_file(ec))
                 files.push_back(p);
         }
         std::sort(files.begin(), files.end()); // readdir order is not stable
@@ -187,6 +252,7 @@ std::vector<PluginRecord> load_plugins(const std::vector<fs::path>& dirs)
             if (!seen.insert(ec ? f : canon).second)
                 continue;
             out.push_back(load_plugin(f));
+            reject_taken_formats(out);
         }
     }
     return out;

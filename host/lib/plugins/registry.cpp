@@ -73,6 +73,8 @@ Registry Registry::build(std::vector<PluginRecord>& records)
         if (!rec.loaded)
             continue;
         const ckpt_plugin* d = rec.descriptor;
+        for (size_t i = 0; i < d->container_count; ++i)
+            reg.m_formats.push_back(FormatEntry{view(d->containers[i]->name), d->containers[i], &rec});
         for (size_t i = 0; i < d->model_count; ++i) {
             const ckpt_model* m = d->models[i];
             ModelEntry e;
@@ -80,13 +82,12 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             e.plugin = &rec;
             for (size_t j = 0; j < m->alias_count; ++j)
                 e.aliases.push_back(view(m->aliases[j]));
-            // ABI 1.1 fields, present only when the plugin's struct is long enough.
-            const bool has_registry = m->struct_size >= offsetof(ckpt_model, alias_registry_names) + sizeof(void*);
-            e.registry_name = has_registry ? view(m->registry_name) : std::string();
+            // ABI 1.1 fields: the loader's copy holds them zeroed for a 1.0 plugin.
+            e.registry_name = view(m->registry_name);
             if (e.registry_name.empty())
                 e.registry_name = e.name;
             for (size_t j = 0; j < m->alias_count; ++j) {
-                std::string r = has_registry && m->alias_registry_names ? view(m->alias_registry_names[j]) : "";
+                std::string r = m->alias_registry_names ? view(m->alias_registry_names[j]) : "";
                 e.alias_registry_names.push_back(r.empty() ? e.registry_name : r);
             }
             for (size_t j = 0; j < m->converter_count; ++j) {
@@ -97,6 +98,7 @@ Registry Registry::build(std::vector<PluginRecord>& records)
                         ce.side[s].push_back(view(c->formats[s].formats[k]));
                 ce.note = view(c->note);
                 ce.descriptor = c;
+                ce.plugin = view(d->name);
                 e.converters.push_back(std::move(ce));
             }
             std::vector<std::string> wanted{e.name};
@@ -156,6 +158,14 @@ std::string Registry::registry_name(std::string_view name) const
                 return m.alias_registry_names[j];
     }
     return {};
+}
+
+const FormatEntry* Registry::private_format(std::string_view name) const
+{
+    for (const auto& f : m_formats)
+        if (f.name == name)
+            return &f;
+    return nullptr;
 }
 
 std::string Registry::spelling(std::string_view name) const

@@ -35,6 +35,8 @@ struct ConverterEntry {
     std::string note;
     /// Null for a generic release step (copy every key, update metadata and config).
     const ckpt_converter* descriptor = nullptr;
+    /// The name of the plugin the converter comes from (empty for a generic step).
+    std::string plugin;
     bool fallback() const { return descriptor == nullptr; }
     /// 0 when `src` is on side 0 and `tgt` on side 1, 1 for the reverse, -1 when not supported.
     int direction(std::string_view src, std::string_view tgt) const;
@@ -50,6 +52,14 @@ struct ModelEntry {
     std::vector<ConverterEntry> converters;
     /// The generic release steps this model may use (see Registry::generic_steps).
     std::vector<ConverterEntry> generic;
+    const PluginRecord* plugin = nullptr;
+};
+
+/// A private checkpoint format a plugin registered (a ckpt_container): its name is a format name
+/// for --src-fmt and --tgt-fmt and in converters' format groups.
+struct FormatEntry {
+    std::string name;
+    const ckpt_container* container = nullptr;
     const PluginRecord* plugin = nullptr;
 };
 
@@ -75,9 +85,13 @@ public:
     /// extended to every release up to cs-2.9.
     static std::vector<ConverterEntry> generic_steps(const std::vector<ConverterEntry>& converters);
     const std::vector<ModelEntry>& models() const { return m_models; }
+    /// The private format named exactly `name`; null for built-in and unknown names.
+    const FormatEntry* private_format(std::string_view name) const;
+    const std::vector<FormatEntry>& private_formats() const { return m_formats; }
 
 private:
     std::vector<ModelEntry> m_models;
+    std::vector<FormatEntry> m_formats;
     struct Name {
         std::string lower;    // lookup key
         std::string spelling; // as the plugin registered it

@@ -83,8 +83,19 @@ typedef struct ckpt_model {
     const ckpt_str* alias_registry_names;
 } ckpt_model;
 
-/// A private checkpoint container. The host probes every registered container with the first
-/// bytes of a file before its built-in formats.
+/// What a plugin targeting CKPT_TARGET_ABI_MINOR sets as ckpt_model.struct_size: the struct as
+/// that minor knows it (1.0 ends before registry_name).
+#if CKPT_TARGET_ABI_MINOR >= 1
+#define CKPT_MODEL_TARGET_SIZE ((uint32_t)sizeof(ckpt_model))
+#else
+#define CKPT_MODEL_TARGET_SIZE ((uint32_t)offsetof(ckpt_model, registry_name))
+#endif
+
+/// A private checkpoint format. The host probes every registered container with the first
+/// bytes of a file before its built-in formats. `name` is the format's name: users give it to
+/// --src-fmt and --tgt-fmt and converters list it in their format groups (lowercase a-z, 0-9,
+/// '.', '_', '-'; never `hf` or `cs-*`; a name another loaded plugin registered first is
+/// refused at load).
 typedef struct ckpt_container {
     uint32_t struct_size;
     uint32_t reserved0;
@@ -96,7 +107,8 @@ typedef struct ckpt_container {
     /// Opens `path` for reading; fills `*out`.
     ckpt_status (*open_source)(void* ctx, const ckpt_host* host, ckpt_str path,
                                ckpt_tensor_source* out);
-    /// Optional (may be NULL: read-only format). Creates `path`; fills `*out`.
+    /// Optional (may be NULL: read-only format). Creates `path` (a temporary name the host moves
+    /// into place after commit); fills `*out`.
     ckpt_status (*open_sink)(void* ctx, const ckpt_host* host, ckpt_str path,
                              ckpt_tensor_sink* out);
 } ckpt_container;

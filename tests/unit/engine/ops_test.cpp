@@ -6,6 +6,7 @@
 #include "engine_test_util.hpp"
 
 #include "plugins/host_services.hpp"
+#include "plugins/plugin_call.hpp"
 
 #include <gtest/gtest.h>
 
@@ -551,9 +552,13 @@ TEST(Ops, KernelFailureCarriesThePluginMessage)
     try {
         read_all(*k);
         ADD_FAILURE() << "no exception";
-    } catch (const ConversionError& e) {
-        EXPECT_NE(std::string(e.what()).find("diff"), std::string::npos);
-        EXPECT_NE(std::string(e.what()).find("denominator is zero"), std::string::npos);
+    } catch (const host::PluginCallError& e) {
+        // One host error for every plugin failure: the op, the status, the plugin's message.
+        EXPECT_NE(std::string(e.what()).find("diff"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(CKPT_ERR_INVALID_ARGUMENT): denominator is zero"), std::string::npos)
+            << e.what();
+        EXPECT_EQ(e.status(), CKPT_ERR_INVALID_ARGUMENT);
+        EXPECT_EQ(e.code(), ExitCode::conversion_failed);
     }
 }
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The loader accepts good plugins and rejects each bad fixture with a precise reason.
+#include "plugins/plugin_call.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
 
 namespace fs = std::filesystem;
@@ -91,6 +93,8 @@ TEST(Loader, ScansADirectorySortedAndOnlySharedLibraries)
 {
     ckpt::test::TempDir dir;
     ckpt::test::write_file(dir / "README.txt", "not a plugin");
+    // Only ckptconv_*.so is a plugin: a helper library beside one is never loaded.
+    ckpt::test::write_file(dir / "libacme_helper.so", "never opened");
     auto records = load_plugins({fs::path(CKPTCONV_FIXTURE_PLUGIN_DIR), dir.path()});
     std::vector<std::string> names;
     for (const auto& r : records)
@@ -123,4 +127,61 @@ TEST(Loader, SearchPathOrderIsCliThenEnvironmentThenExeRelative)
     EXPECT_EQ(dirs[2], "/env/two");
     EXPECT_EQ(dirs[3].filename(), "plugins");
     EXPECT_EQ(dirs[3].parent_path().filename(), "ckptconv");
+}
+
+TEST(Loader, FormatNamesMustBeFreeAndWellFormed)
+{
+    EXPECT_EQ(check_format_name("acme-1"), "");
+    EXPECT_EQ(check_format_name("ckpttoy"), "");
+    EXPECT_NE(check_format_name("hf").find("built-in"), std::string::npos);
+    EXPECT_NE(check_format_name("cs-9.9").find("built-in"), std::string::npos);
+    EXPECT_NE(check_format_name("Acme").find("a-z"), std::string::npos);
+    EXPECT_NE(check_format_name("-x").find("start"), std::string::npos);
+    EXPECT_NE(check_format_name("").find("empty"), std::string::npos);
+}
+
+TEST(Loader, RejectsASecondPluginRegisteringATakenFormat)
+{
+    // The same plugin under a second name in a second directory: its format acme-1 is taken.
+    ckpt::test::TempDir dir;
+    fs::copy_file(fs::path(CKPTCONV_EXAMPLE_PLUGIN_DIR) / "ckptconv_acme.so", dir / "ckptconv_acme_copy.so");
+    auto records = load_plugins({fs::path(CKPTCONV_EXAMPLE_PLUGIN_DIR), dir.path()});
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_TRUE(records[0].loaded) << records[0].reason;
+    EXPECT_FALSE(records[1].loaded);
+    EXPECT_NE(records[1].reason.find("format 'acme-1' is already registered by"), std::string::npos)
+        << records[1].reason;
+}
+
+TEST(Loader, APluginTargetingAnOlderMinorDeclaresItAndFillsItsStructsAtThatSize)
+{
+    PluginRecord today = load_plugin(fs::path(CKPTCONV_EXAMPLE_PLUGIN_DIR) / "ckptconv_acme.so");
+    ASSERT_TRUE(today.loaded) << today.reason;
+    EXPECT_EQ(format_abi(today.abi_version), format_abi(CKPT_ABI_VERSION));
+    EXPECT_EQ(today.descriptor->models[0]->struct_size, sizeof(ckpt_model));
+    // The same source built with -DCKPT_TARGET_ABI_MINOR=0.
+    PluginRecord old = load_plugin(fs::path(CKPTCONV_EXAMPLE_ABI10_PLUGIN_DIR) / "ckptconv_acme.so");
+    ASSERT_TRUE(old.loaded) << old.reason;
+    EXPECT_EQ(format_abi(old.abi_version), "1.0");
+    EXPECT_EQ(old.descriptor->models[0]->struct_size, offsetof(ckpt_model, registry_name));
+}
+
+TEST(PluginCall, TheStatusDecidesTheExitCodeAndTheMessageNamesThePlugin)
+{
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_CONFIG_CONVERSION), ckpt::ExitCode::conversion_failed);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_INVALID_ARGUMENT), ckpt::ExitCode::conversion_failed);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_BAD_INPUT), ckpt::ExitCode::input);
+    EXPECT_EQ(exit_code_for_status(CKPT_ERR_INTERNAL), ckpt::ExitCode::plugin);
+    EXPECT_EQ(exit_code_for_status(77), ckpt::ExitCode::plugin);
+    try {
+        call_plugin("acme", "writing x", [] {
+            services()->set_error(nullptr, ckpt_str{"disk on fire", 12});
+            return CKPT_ERR_INTERNAL;
+        });
+        ADD_FAILURE() << "no exception";
+    } catch (const PluginCallError& e) {
+        EXPECT_STREQ(e.what(), "writing x: the acme plugin failed (CKPT_ERR_INTERNAL): disk on fire");
+        EXPECT_EQ(e.code(), ckpt::ExitCode::plugin);
+    }
+    call_plugin("acme", "fine", [] { return CKPT_OK; }); // no throw
 }

@@ -125,9 +125,13 @@ public:
     }
 
     /// The Model Zoo registry name for cs-2.4+ configs (`name`), when it differs from the model
-    /// name; `alias` given: that alias's registry name (default: the model's). Since ABI 1.1.
+    /// name; `alias` given: that alias's registry name (default: the model's). Since ABI 1.1: a
+    /// plugin built with CKPT_TARGET_ABI_MINOR=0 cannot use it (the plugin then fails to load,
+    /// saying so).
     ModelDef& registry_name(std::string registry, const std::string& alias = {})
     {
+        if (CKPT_TARGET_ABI_MINOR < 1)
+            throw Error(CKPT_ERR_UNSUPPORTED, "registry_name needs ABI 1.1; this plugin targets ABI 1.0");
         if (alias.empty()) {
             m_registry_name = std::move(registry);
             return *this;
@@ -159,7 +163,7 @@ public:
                     m_alias_registry_views.push_back(to_str(r));
                 m_desc.alias_registry_names = m_alias_registry_views.data();
             }
-            m_desc.struct_size = sizeof m_desc;
+            m_desc.struct_size = CKPT_MODEL_TARGET_SIZE;
         }
         return &m_desc;
     }
@@ -197,7 +201,7 @@ public:
         if (m_desc.struct_size == 0) {
             for (auto& m : m_models)
                 m_model_ptrs.push_back(m.descriptor());
-            m_desc.abi_version = CKPT_ABI_VERSION;
+            m_desc.abi_version = CKPT_TARGET_ABI_VERSION;
             m_desc.name = to_str(m_name);
             m_desc.version = to_str(m_version);
             m_desc.description = to_str(m_description);
