@@ -48,4 +48,19 @@ std::vector<std::string> matched_lines(const std::string& text)
     return out;
 }
 
+RunResult run_bundled(const std::vector<std::string>& args)
+{
+    return run_cli(args, {"CKPT_PLUGIN_DEFAULT_DIR=" + std::string(CKPTCONV_BUILD_PLUGIN_DIR)});
+}
+
+bool all_zero(const TensorData& t)
+{
+    std::vector<std::byte> bytes(t.info().nbytes());
+    t.read(0, bytes.data(), bytes.size());
+    for (std::byte b : bytes)
+        if (b != std::byte{0})
+            return false;
+    return true;
+}
+
 } // namespace ckpt::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/tensor.hpp"
+#include "test_support.hpp"
 
 #include <filesystem>
 #include <map>
@@ -20,5 +21,11 @@ std::string compare(const std::map<std::string, TensorPtr>& a, const std::map<st
 
 /// Every `Matched <old> -> <new> action: <name>` line in `text` (from the word `Matched` on).
 std::vector<std::string> matched_lines(const std::string& text);
+
+/// Runs `ckptconv` with the plugins of this build only.
+RunResult run_bundled(const std::vector<std::string>& args);
+
+/// True when every byte of the tensor is zero.
+bool all_zero(const TensorData& t);
 
 } // namespace ckpt::test
