@@ -127,5 +127,19 @@ TEST(ClipVitReference, ListShowsTheModelAndNote)
     EXPECT_NE(r.out.find("\"note\": \"" + json_escape(note) + "\""), std::string::npos) << r.out;
 }
 
+TEST(ClipVitReference, CsReleaseStepsKeepTheTensors)
+{
+    TempDir out;
+    RunResult r = run_bundled({"convert", "--model", "clip-vit", "--src-fmt", "cs-2.3", "--tgt-fmt", "cs-2.5", "--config",
+                               ref("hf_to_cs/config_to_cs-2.3.yaml").string(),
+                               ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(compare(model_tensors(out / "pytorch_model_to_cs-2.3_to_cs-2.5.mdl"),
+                      model_tensors(ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl"))),
+              "");
+    const std::string yaml = read_file(out / "config_to_cs-2.3_to_cs-2.5.yaml");
+    EXPECT_NE(yaml.find("name: vision_transformer\n"), std::string::npos) << yaml;
+}
+
 } // namespace
 } // namespace ckpt::test

@@ -135,5 +135,19 @@ TEST(Esm2Reference, ListShowsTheModelAndNote)
         << r.out;
 }
 
+TEST(Esm2Reference, CsReleaseStepsKeepTheTensors)
+{
+    TempDir out;
+    RunResult r = run_bundled({"convert", "--model", "esm-2", "--src-fmt", "cs-2.3", "--tgt-fmt", "cs-2.5", "--config",
+                               ref("hf_to_cs/config_to_cs-2.3.yaml").string(),
+                               ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(compare(model_tensors(out / "pytorch_model_to_cs-2.3_to_cs-2.5.mdl"),
+                      model_tensors(ref("hf_to_cs/pytorch_model_to_cs-2.3.mdl"))),
+              "");
+    const std::string yaml = read_file(out / "config_to_cs-2.3_to_cs-2.5.yaml");
+    EXPECT_NE(yaml.find("name: esm2\n"), std::string::npos) << yaml;
+}
+
 } // namespace
 } // namespace ckpt::test
