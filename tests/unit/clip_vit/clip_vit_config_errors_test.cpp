@@ -11,71 +11,27 @@
 namespace ckpt::test {
 namespace {
 
-namespace fs = std::filesystem;
+const ConfigEntries kCs{{"attention_dropout_rate", "0.0"}, {"filter_size", "128"}, {"hidden_size", "64"},
+                        {"image_size", "[32, 32]"}, {"layer_norm_epsilon", "1.0e-05"}, {"nonlinearity", "quick_gelu"},
+                        {"num_channels", "3"}, {"num_classes", "32"}, {"num_heads", "4"}, {"num_hidden_layers", "2"},
+                        {"patch_size", "[8, 8]"}};
+const ConfigEntries kHf{{"hidden_act", "\"quick_gelu\""}, {"hidden_size", "64"}, {"image_size", "32"},
+                        {"intermediate_size", "128"}, {"model_type", "\"clip_vision_model\""},
+                        {"num_attention_heads", "4"}, {"num_hidden_layers", "2"}, {"patch_size", "8"},
+                        {"projection_dim", "32"}};
 
-/// The Model Zoo's CS output for the fixture, with `key` set to `value` (raw YAML).
-std::string cs_yaml(const std::string& key, const std::string& value)
+/// The Model Zoo's CS output / the HF config of the fixture, with `key` set to `value`.
+std::string cs_yaml(const std::string& key, const std::string& value) { return cs_yaml_with(kCs, key, value); }
+std::string hf_json(const std::string& key, const std::string& value) { return hf_json_with(kHf, key, value); }
+
+ConfigOutcome convert_config(const std::string& src, const std::string& text)
 {
-    const std::vector<std::pair<std::string, std::string>> base{
-        {"attention_dropout_rate", "0.0"}, {"filter_size", "128"}, {"hidden_size", "64"},
-        {"image_size", "[32, 32]"}, {"layer_norm_epsilon", "1.0e-05"}, {"nonlinearity", "quick_gelu"},
-        {"num_channels", "3"}, {"num_classes", "32"}, {"num_heads", "4"}, {"num_hidden_layers", "2"},
-        {"patch_size", "[8, 8]"}};
-    std::string out = "model:\n";
-    bool seen = false;
-    for (const auto& [k, v] : base) {
-        seen = seen || k == key;
-        out += "    " + k + ": " + (k == key ? value : v) + "\n";
-    }
-    if (!seen && !key.empty())
-        out += "    " + key + ": " + value + "\n";
-    return out;
-}
-
-/// The fixture's HF config.json with `key` set to `value` (raw JSON).
-std::string hf_json(const std::string& key, const std::string& value)
-{
-    const std::vector<std::pair<std::string, std::string>> base{
-        {"hidden_act", "\"quick_gelu\""}, {"hidden_size", "64"}, {"image_size", "32"}, {"intermediate_size", "128"},
-        {"model_type", "\"clip_vision_model\""}, {"num_attention_heads", "4"}, {"num_hidden_layers", "2"},
-        {"patch_size", "8"}, {"projection_dim", "32"}};
-    std::string out = "{";
-    bool seen = false;
-    for (const auto& [k, v] : base) {
-        seen = seen || k == key;
-        out += (out.size() > 1 ? ", \"" : "\"") + k + "\": " + (k == key ? value : v);
-    }
-    if (!seen && !key.empty())
-        out += ", \"" + key + "\": " + value;
-    return out + "}";
-}
-
-struct Outcome {
-    int exit_code;
-    std::string err, output;
-};
-
-Outcome convert_config(const std::string& src, const std::string& text)
-{
-    TempDir dir;
-    const bool from_hf = src == "hf";
-    const fs::path cfg = dir / (from_hf ? "config.json" : "params.yaml");
-    write_file(cfg, text);
-    RunResult r = run_bundled({"convert-config", "--model", "clip-vit", "--src-fmt", src, "--tgt-fmt",
-                               from_hf ? "cs-2.3" : "hf", "--config", cfg.string(), "--output-dir",
-                               (dir / "out").string()});
-    const fs::path out = dir / "out" / (from_hf ? "config_to_cs-2.3.yaml" : "params_to_hf.json");
-    if (r.exit_code != 0) {
-        EXPECT_TRUE(!fs::exists(dir / "out") || list_tree(dir / "out").empty()) << "no output on failure";
-    }
-    return {r.exit_code, r.err, fs::exists(out) ? read_file(out) : ""};
+    return convert_config_text("clip-vit", src, text);
 }
 
 void expect_refused(const std::string& src, const std::string& text, const std::string& message)
 {
-    const Outcome o = convert_config(src, text);
-    EXPECT_EQ(o.exit_code, 1) << text << "\n" << o.err;
-    EXPECT_NE(o.err.find("ConfigConversionError: " + message), std::string::npos) << text << "\n" << o.err;
+    expect_config_refused("clip-vit", src, text, message);
 }
 
 TEST(ClipVitConfigErrors, ValidConfigsConvert)
@@ -117,7 +73,7 @@ TEST(ClipVitConfigErrors, HfRefusals)
 
 TEST(ClipVitConfigErrors, ActivationsAndProjectionDim)
 {
-    Outcome o = convert_config("hf", hf_json("hidden_act", "\"gelu_pytorch_tanh\""));
+    ConfigOutcome o = convert_config("hf", hf_json("hidden_act", "\"gelu_pytorch_tanh\""));
     ASSERT_EQ(o.exit_code, 0) << o.err;
     EXPECT_NE(o.output.find("nonlinearity: gelu_new\n"), std::string::npos) << o.output;
     EXPECT_NE(o.output.find("num_classes: 32\n"), std::string::npos) << o.output;

@@ -11,80 +11,36 @@
 namespace ckpt::test {
 namespace {
 
-namespace fs = std::filesystem;
+const ConfigEntries kCs{{"attention_dropout_rate", "0.1"}, {"disable_nsp", "true"}, {"dropout_rate", "0.1"},
+                        {"embedding_layer_norm", "false"}, {"encoder_nonlinearity", "gelu"}, {"filter_size", "128"},
+                        {"hidden_size", "64"}, {"layer_norm_epsilon", "1.0e-12"}, {"mask_token_id", "32"},
+                        {"max_position_embeddings", "66"}, {"num_heads", "4"}, {"num_hidden_layers", "2"},
+                        {"pad_token_id", "1"}, {"position_embedding_type", "rotary"}, {"rotary_dim", "16"},
+                        {"share_embedding_weights", "true"}, {"token_dropout", "true"},
+                        {"use_final_layer_norm", "true"}, {"vocab_size", "128"}};
+const ConfigEntries kHf{{"emb_layer_norm_before", "false"}, {"hidden_size", "64"}, {"intermediate_size", "128"},
+                        {"mask_token_id", "32"}, {"max_position_embeddings", "66"}, {"model_type", "\"esm\""},
+                        {"num_attention_heads", "4"}, {"num_hidden_layers", "2"}, {"pad_token_id", "1"},
+                        {"position_embedding_type", "\"rotary\""}, {"token_dropout", "true"}, {"vocab_size", "128"}};
 
-/// The Model Zoo's CS output for the fixture, with `key` set to `value` (raw YAML) or removed.
+/// The Model Zoo's CS output / the HF config of the fixture, with `key` set to `value` or removed.
 std::string cs_yaml(const std::string& key, const std::string& value, bool remove = false)
 {
-    const std::vector<std::pair<std::string, std::string>> base{
-        {"attention_dropout_rate", "0.1"}, {"disable_nsp", "true"}, {"dropout_rate", "0.1"},
-        {"embedding_layer_norm", "false"}, {"encoder_nonlinearity", "gelu"}, {"filter_size", "128"},
-        {"hidden_size", "64"}, {"layer_norm_epsilon", "1.0e-12"}, {"mask_token_id", "32"},
-        {"max_position_embeddings", "66"}, {"num_heads", "4"}, {"num_hidden_layers", "2"}, {"pad_token_id", "1"},
-        {"position_embedding_type", "rotary"}, {"rotary_dim", "16"}, {"share_embedding_weights", "true"},
-        {"token_dropout", "true"}, {"use_final_layer_norm", "true"}, {"vocab_size", "128"}};
-    std::string out = "model:\n";
-    bool seen = false;
-    for (const auto& [k, v] : base) {
-        const bool mine = k == key;
-        seen = seen || mine;
-        if (!(mine && remove))
-            out += "    " + k + ": " + (mine ? value : v) + "\n";
-    }
-    if (!seen && !remove)
-        out += "    " + key + ": " + value + "\n";
-    return out;
+    return cs_yaml_with(kCs, key, value, remove);
 }
-
-/// The fixture's HF config.json with `key` set to `value` (raw JSON) or removed (empty value).
 std::string hf_json(const std::string& key, const std::string& value)
 {
-    const std::vector<std::pair<std::string, std::string>> base{
-        {"emb_layer_norm_before", "false"}, {"hidden_size", "64"}, {"intermediate_size", "128"},
-        {"mask_token_id", "32"}, {"max_position_embeddings", "66"}, {"model_type", "\"esm\""},
-        {"num_attention_heads", "4"}, {"num_hidden_layers", "2"}, {"pad_token_id", "1"},
-        {"position_embedding_type", "\"rotary\""}, {"token_dropout", "true"}, {"vocab_size", "128"}};
-    std::string out = "{";
-    bool seen = false;
-    for (const auto& [k, v] : base) {
-        const bool mine = k == key;
-        seen = seen || mine;
-        if (mine && value.empty())
-            continue;
-        out += (out.size() > 1 ? ", \"" : "\"") + k + "\": " + (mine ? value : v);
-    }
-    if (!seen && !value.empty())
-        out += ", \"" + key + "\": " + value;
-    return out + "}";
+    return hf_json_with(kHf, key, value, value.empty());
 }
 
-/// convert-config of `text` from `src`; returns the exit code, stderr and the output file's text.
-struct Outcome {
-    int exit_code;
-    std::string err, output;
-};
-Outcome convert_config(const std::string& src, const std::string& text)
+ConfigOutcome convert_config(const std::string& src, const std::string& text)
 {
-    TempDir dir;
-    const bool from_hf = src == "hf";
-    const fs::path cfg = dir / (from_hf ? "config.json" : "params.yaml");
-    write_file(cfg, text);
-    RunResult r = run_bundled({"convert-config", "--model", "esm-2", "--src-fmt", src, "--tgt-fmt",
-                               from_hf ? "cs-2.3" : "hf", "--config", cfg.string(), "--output-dir",
-                               (dir / "out").string()});
-    const fs::path out = dir / "out" / (from_hf ? "config_to_cs-2.3.yaml" : "params_to_hf.json");
-    Outcome o{r.exit_code, r.err, fs::exists(out) ? read_file(out) : ""};
-    if (r.exit_code != 0) {
-        EXPECT_TRUE(!fs::exists(dir / "out") || list_tree(dir / "out").empty()) << "no output on failure";
-    }
-    return o;
+    return convert_config_text("esm-2", src, text);
 }
 
 void expect_refused(const std::string& src, const std::string& text, const std::string& message)
 {
-    const Outcome o = convert_config(src, text);
-    EXPECT_EQ(o.exit_code, 1) << text << "\n" << o.err;
-    EXPECT_NE(o.err.find("ConfigConversionError: " + message), std::string::npos) << text << "\n" << o.err;
+    expect_config_refused("esm-2", src, text, message);
 }
 
 TEST(Esm2ConfigErrors, ValidConfigsConvert)
@@ -142,7 +98,7 @@ TEST(Esm2ConfigErrors, PositionEmbeddingTypes)
 TEST(Esm2ConfigErrors, LearnedPositionsCountThePaddingOffsetOnHf)
 {
     // HF absolute table of 66 rows with pad 1 is a CS sequence length of 64, and back.
-    Outcome o = convert_config("hf", hf_json("position_embedding_type", "\"absolute\""));
+    ConfigOutcome o = convert_config("hf", hf_json("position_embedding_type", "\"absolute\""));
     ASSERT_EQ(o.exit_code, 0) << o.err;
     EXPECT_NE(o.output.find("max_position_embeddings: 64\n"), std::string::npos) << o.output;
     EXPECT_NE(o.output.find("position_embedding_type: learned\n"), std::string::npos) << o.output;
