@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes a synthetic Hugging Face checkpoint of a real architecture's shapes, tensor by tensor from a
 // pseudo-random generator of weight-like values (never held in memory), with a config.json beside it.
-//   ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama LAYERS HIDDEN [f32|bf16]
+//   ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama|mixtral LAYERS HIDDEN [f32|bf16]
 // gpt2: vocab 50257, 1024 positions, 4x MLP (LAYERS=12 HIDDEN=768 is GPT-2 124M).
 // llama: vocab 32000, 32 heads, 4 KV heads, MLP 2.75x (LAYERS=22 HIDDEN=2048 is TinyLlama 1.1B).
+// mixtral: vocab 32000, 32 heads, 8 KV heads, 8 experts (top 2) with MLP 3.5x (LAYERS=32
+// HIDDEN=4096 is Mixtral 8x7B).
 #include "core/error.hpp"
 #include "formats/safetensors/safetensors_writer.hpp"
 #include "formats/torch/torch_writer.hpp"
@@ -72,7 +74,7 @@ private:
 int main(int argc, char** argv)
 {
     if (argc < 5) {
-        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama LAYERS HIDDEN [f32|bf16]\n";
+        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama|mixtral LAYERS HIDDEN [f32|bf16]\n";
         return 2;
     }
     const std::string out = argv[1], family = argv[2];
@@ -85,6 +87,13 @@ int main(int argc, char** argv)
         ckpt::TensorInfo info{dtype, std::move(shape)};
         total += info.nbytes();
         tensors.push_back({name, std::make_shared<SyntheticTensor>(info, seed++)});
+    };
+    // A llama-style attention block with `kv_rows` rows of keys and values (GQA).
+    auto add_attention = [&](const std::string& p, int64_t kv_rows) {
+        add(p + "self_attn.q_proj.weight", {h, h});
+        add(p + "self_attn.k_proj.weight", {kv_rows, h});
+        add(p + "self_attn.v_proj.weight", {kv_rows, h});
+        add(p + "self_attn.o_proj.weight", {h, h});
     };
     std::string config;
     if (family == "gpt2") {
@@ -117,10 +126,7 @@ int main(int argc, char** argv)
         add("model.embed_tokens.weight", {32000, h});
         for (int l = 0; l < layers; ++l) {
             const std::string p = fmt::format("model.layers.{}.", l);
-            add(p + "self_attn.q_proj.weight", {h, h});
-            add(p + "self_attn.k_proj.weight", {kv * hd, h});
-            add(p + "self_attn.v_proj.weight", {kv * hd, h});
-            add(p + "self_attn.o_proj.weight", {h, h});
+            add_attention(p, kv * hd);
             add(p + "mlp.gate_proj.weight", {inter, h});
             add(p + "mlp.up_proj.weight", {inter, h});
             add(p + "mlp.down_proj.weight", {h, inter});
@@ -134,8 +140,32 @@ int main(int argc, char** argv)
  "num_attention_heads": {}, "num_hidden_layers": {}, "num_key_value_heads": {}, "rms_norm_eps": 1e-05,
  "rope_scaling": null, "rope_theta": 10000.0, "tie_word_embeddings": false, "vocab_size": 32000}})",
                              h, inter, heads, layers, kv);
+    } else if (family == "mixtral") {
+        const int64_t heads = 32, kv = 8, hd = h / heads, inter = h * 7 / 2, experts = 8;
+        add("model.embed_tokens.weight", {32000, h});
+        for (int l = 0; l < layers; ++l) {
+            const std::string p = fmt::format("model.layers.{}.", l);
+            add_attention(p, kv * hd);
+            add(p + "block_sparse_moe.gate.weight", {experts, h});
+            for (int64_t e = 0; e < experts; ++e) {
+                const std::string x = fmt::format("{}block_sparse_moe.experts.{}.", p, e);
+                add(x + "w1.weight", {inter, h});
+                add(x + "w2.weight", {h, inter});
+                add(x + "w3.weight", {inter, h});
+            }
+            add(p + "input_layernorm.weight", {h});
+            add(p + "post_attention_layernorm.weight", {h});
+        }
+        add("model.norm.weight", {h});
+        add("lm_head.weight", {32000, h});
+        config = fmt::format(R"({{"architectures": ["MixtralForCausalLM"], "hidden_act": "silu", "hidden_size": {},
+ "initializer_range": 0.02, "intermediate_size": {}, "max_position_embeddings": 32768, "model_type": "mixtral",
+ "num_attention_heads": {}, "num_experts_per_tok": 2, "num_hidden_layers": {}, "num_key_value_heads": {},
+ "num_local_experts": {}, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "router_aux_loss_coef": 0.02,
+ "sliding_window": null, "tie_word_embeddings": false, "vocab_size": 32000}})",
+                             h, inter, heads, layers, kv, experts);
     } else {
-        std::cerr << "family must be gpt2 or llama\n";
+        std::cerr << "family must be gpt2, llama or mixtral\n";
         return 2;
     }
     try {

@@ -10,10 +10,10 @@
 # measured the same way. (A cp run right after deleting a large output is itself slow: ratios
 # against those interleaved cp runs came out at 2-3 for cp against cp, so they are not used.)
 # WORK_DIR on tmpfs (/dev/shm) keeps disk writeback out of the numbers. SECTIONS (default
-# "containers gpt2 llama") picks the tables.
+# "containers gpt2 llama mixtral") picks the tables.
 set -euo pipefail
 runs=${RUNS:-5}
-sections=" ${SECTIONS:-containers gpt2 llama} "
+sections=" ${SECTIONS:-containers gpt2 llama mixtral} "
 build=${1:-build}
 work=${2:-$(mktemp -d /tmp/ckptconv-bench.XXXXXX)}
 exe="$build/bin/ckptconv"
@@ -124,4 +124,8 @@ convert_rows() { # family layers hidden dtype label
 }
 [[ $sections != *" gpt2 "* ]] || convert_rows gpt2 12 768 f32 "GPT-2 124M (transposes and QKV splits)"
 [[ $sections != *" llama "* ]] || convert_rows llama 22 2048 bf16 "LLaMA 1.1B (rotary row permutations)"
+# Mixtral-shaped, 2 layers of 8 experts at hidden 2048: each CS expert tensor is 224 MiB made of
+# 8 x 28 MiB HF tensors (8x7B: 896 MiB of 8 x 112 MiB); experts are joined (hf → cs) and split
+# (cs → hf) one expert's rows at a time, so private memory must stay far below one CS expert tensor.
+[[ $sections != *" mixtral "* ]] || convert_rows mixtral 2 2048 bf16 "Mixtral-shaped MoE, 2 layers x 8 experts (expert fusion)"
 rm -rf "$work"

@@ -3,6 +3,7 @@
 // converter factories.
 #pragma once
 
+#include <ckptconv/cpp/config_values.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 #include <ckptconv/cpp/value.hpp>
@@ -33,23 +34,17 @@ std::string hf_class(Variant v);
 /// The Model Zoo's registry name, written as `name` into cs-2.4+ configs (spec §1.5).
 std::string registry_name(Variant v);
 
-/// "cs-X.Y" as X*100+Y; -1 for anything else.
-int cs_version(const std::string& fmt);
-/// cs-A.B ... cs-2.9 for A.B in {2.1, 2.3}.
-std::vector<std::string> cs_formats_from(int first_minor);
-/// "a, b, c".
-std::string joined(const std::vector<std::string>& items);
+// ---- config values (the SDK's, and bert_family.cpp) -----------------------------------------
 
-// ---- config values (bert_family.cpp) -------------------------------------------------------
+using sdk::config_bool_or;
+using sdk::config_int;
+using sdk::config_string_or;
+using sdk::cs_formats_from;
+using sdk::cs_version;
+using sdk::joined;
 
-/// A string entry; `fallback` when missing or null. Throws naming the key for another kind.
-std::string config_string_or(ConstNode config, const std::string& key, const std::string& fallback);
-/// A boolean entry (0/1 accepted); `fallback` when missing or null.
-bool config_bool_or(ConstNode config, const std::string& key, bool fallback);
 /// An integer entry (integral floats accepted); `fallback` when missing or null.
 int64_t config_int_or(ConstNode config, const std::string& key, int64_t fallback);
-/// A required integer entry; throws naming the key and `side` when missing or not an integer.
-int64_t config_int(ConstNode config, const std::string& key, const char* side);
 
 // ---- checkpoint rules (bert_checkpoint_rules.cpp) ------------------------------------------
 

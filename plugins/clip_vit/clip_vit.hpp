@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the clip_vit plugin's files share: the tensor rule table and the config converter.
+#pragma once
+
+#include <ckptconv/cpp/config_values.hpp>
+#include <ckptconv/cpp/plugin.hpp>
+#include <ckptconv/cpp/rules.hpp>
+
+#include <memory>
+
+namespace ckpt::clip_vit {
+
+/// The HF class, written as `architectures`.
+inline constexpr const char* kHfClass = "CLIPVisionModelWithProjection";
+/// The Model Zoo registry name, written as `name` into cs-2.4+ configs.
+inline constexpr const char* kRegistryName = "vision_transformer";
+
+/// HF (side 0) <-> CS (side 1) tensor names of CLIPVisionModelWithProjection /
+/// ViTClassificationModel, CS keys with or without the legacy `model.` prefix
+/// (Converter_CLIPViT_Projection_HF_CS21).
+std::shared_ptr<const sdk::CheckpointRules> hf_cs_rules();
+
+/// ConfigConverter_CLIPViT_HF_CS21: the table, defaults and pre/post steps.
+const sdk::TableConfigConverter& hf_cs_config();
+
+} // namespace ckpt::clip_vit
