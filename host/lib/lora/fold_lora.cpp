@@ -6,6 +6,7 @@
 #include "config/config_file.hpp"
 #include "config/cs_config.hpp"
 #include "config/yaml_config.hpp"
+#include "convert/output_writer.hpp"
 #include "core/atomic_output.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -31,6 +32,9 @@
 namespace ckpt::lora {
 
 namespace fs = std::filesystem;
+using convert::ensure_dir;
+using convert::refuse_input_overwrite;
+using convert::tensors_to_map;
 
 namespace {
 
@@ -91,31 +95,6 @@ fs::path out_dir_for(const FoldRequest& r, const fs::path& input)
         return *r.output_dir;
     fs::path d = input.parent_path();
     return d.empty() ? fs::path(".") : d;
-}
-
-void refuse_input_overwrite(const fs::path& out, const std::vector<fs::path>& inputs)
-{
-    std::error_code ec;
-    for (const auto& in : inputs)
-        if (fs::exists(out, ec) && fs::equivalent(out, in, ec))
-            throw InputError(fmt::format("{}: the output would replace an input file; choose another --output-dir",
-                                         out.string()));
-}
-
-void ensure_dir(const fs::path& d)
-{
-    std::error_code ec;
-    fs::create_directories(d, ec);
-    if (ec)
-        throw_input("{}: cannot create the output directory: {}", d.string(), ec.message());
-}
-
-Node tensors_to_map(const std::vector<NamedTensor>& tensors)
-{
-    Node m = Node::map();
-    for (const auto& t : tensors)
-        m.append(Node(t.name), Node(t.tensor));
-    return m;
 }
 
 uint64_t unique_bytes(const std::vector<NamedTensor>& tensors)
