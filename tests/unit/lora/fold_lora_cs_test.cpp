@@ -147,9 +147,10 @@ TEST(FoldLoraCs, LlamaBf16MultiQueryAttentionAndGatedMlp)
 }
 
 /// Runs fold-lora on a case and expects `code` with `message` in stderr and nothing written.
-void expect_refused(const CsCase& c, const fs::path& out, int code, const std::string& message)
+void expect_refused(const CsCase& c, const fs::path& out, int code, const std::string& message,
+                    const std::string& model = "gpt2")
 {
-    RunResult r = cli({"fold-lora", "--model", "gpt2", "-p", c.config.string(), "--checkpoint_path",
+    RunResult r = cli({"fold-lora", "--model", model, "-p", c.config.string(), "--checkpoint_path",
                        c.checkpoint.string(), "--output-dir", out.string()});
     EXPECT_EQ(r.exit_code, code) << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
@@ -211,6 +212,40 @@ TEST(FoldLoraCs, RefusesCheckpointsTheConfigDoesNotDescribe)
                                 attn_only + "        rank: 4\n");
         expect_refused(c, dir / "out", 4, "model.lora_params.rank: unknown LoRA parameter");
     }
+}
+
+TEST(FoldLoraCs, BertAtLayerLevelAndDryRun)
+{
+    // For models outside the Gpt2Model tree only the layer's own class is known: target_modules
+    // naming Linear fold; naming an ancestor is refused with the reason.
+    const std::string attn = R"(bert_encoder\.transformer_encoder\.layers\.\d+\.self_attn\.proj_\w+_dense_layer)";
+    {
+        TempDir dir;
+        const CsCase c = make_cs_case(dir.path(), "bert", DType::f32, {{attn, 2, 2.0, false}},
+                                      "    lora_params:\n        r: 2\n        alpha: 4\n        target_modules: [Linear]\n");
+        RunResult dry = cli({"fold-lora", "--model", "bert", "-p", c.config.string(), c.checkpoint.string(),
+                             "--output-dir", (dir / "out").string(), "--dry-run"});
+        ASSERT_EQ(dry.exit_code, 0) << dry.err;
+        EXPECT_NE(dry.out.find("bert_encoder.transformer_encoder.layers.0.self_attn.proj_q_dense_layer.weight F32[64, "
+                               "64] = kernel("),
+                  std::string::npos)
+            << dry.out;
+        EXPECT_NE(dry.out.find("Would write " + (dir / "out/ckpt_folded.mdl").string()), std::string::npos);
+        EXPECT_FALSE(fs::exists(dir / "out"));
+        RunResult r = cli({"fold-lora", "--model", "bert", "-p", c.config.string(), c.checkpoint.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        expect_folded(c, dir / "ckpt_folded.mdl");
+    }
+    {
+        TempDir dir;
+        const CsCase c = make_cs_case(dir.path(), "bert", DType::f32, {{attn, 2, 2.0, false}},
+                                      "    lora_params:\n        r: 2\n        target_modules: [MultiheadAttention]\n");
+        expect_refused(c, dir / "out", 1, "cannot tell whether bert_encoder.transformer_encoder.layers.0.self_attn."
+                                          "proj_q_dense_layer lies inside a MultiheadAttention module", "bert");
+    }
+    // A Cerebras checkpoint without --model is a usage error.
+    RunResult r = cli({"fold-lora", "-p", "x.yaml", "y.mdl"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
 } // namespace
