@@ -72,6 +72,17 @@ TEST(LoraMerge, MatchesAnIndependentFloat64MergeInEveryDtype)
     }
 }
 
+TEST(LoraMerge, WideWeightsAcrossColumnTiles)
+{
+    // 600 columns: two full tiles of the kernel and a partial one; 9 rows: two row blocks and one.
+    TensorPtr w = seeded(DType::bf16, {9, 600}, 11, 1.0);
+    Factor plain{seeded(DType::f32, {5, 600}, 12), seeded(DType::f32, {9, 5}, 13), 0.25, false};
+    Factor turned{seeded(DType::f32, {3, 9}, 14), seeded(DType::f32, {600, 3}, 15), 2.0, true};
+    TensorPtr got = merge({{"w", w}, {"a1", plain.a}, {"b1", plain.b}, {"a2", turned.a}, {"b2", turned.b}},
+                          {plain, turned});
+    EXPECT_TRUE(within_one_ulp(*got, merged_reference(*w, {plain, turned}), "out"));
+}
+
 TEST(LoraMerge, ZeroUpdateLeavesTheBaseBitForBit)
 {
     TensorPtr w = seeded(DType::bf16, {8, 8}, 7);
