@@ -197,26 +197,22 @@ TEST(PeftMerge, RefusesAdaptersItCannotMergeExactly)
                   unused);
     expect_refused(dir / "rank", "has rank 4, but adapter_config.json gives " + q + " rank 8");
 
-    // A module the base does not have, and factors of the wrong shape (k_proj is [32, 64]).
-    fs::create_directories(dir / "missing");
-    write_text(dir / "missing/adapter_config.json", R"({"peft_type": "LORA", "r": 2, "lora_alpha": 2})");
-    write_safetensors(dir / "missing/adapter_model.safetensors",
-                      {{"base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight", seeded(DType::f32, {2, 64}, 1)},
-                       {"base_model.model.model.layers.7.self_attn.q_proj.lora_B.weight", seeded(DType::f32, {64, 2}, 2)}},
-                      {});
+    // A module the base does not have, factors of the wrong shape (k_proj is [32, 64]), and a key
+    // that is no LoRA factor (a DoRA magnitude saved without use_dora).
+    auto write_raw = [&](const std::string& name, const std::vector<NamedTensor>& tensors) {
+        fs::create_directories(dir / name);
+        write_text(dir / name / "adapter_config.json", R"({"peft_type": "LORA", "r": 2, "lora_alpha": 2})");
+        write_safetensors(dir / name / "adapter_model.safetensors", tensors, {});
+    };
+    const std::string p7 = "base_model.model.model.layers.7.self_attn.q_proj";
+    const std::string k0 = "base_model.model.model.layers.0.self_attn.k_proj";
+    write_raw("missing", {{p7 + ".lora_A.weight", seeded(DType::f32, {2, 64}, 1)},
+                          {p7 + ".lora_B.weight", seeded(DType::f32, {64, 2}, 2)}});
     expect_refused(dir / "missing", "the base checkpoint has no model.layers.7.self_attn.q_proj.weight");
-    fs::create_directories(dir / "shape");
-    write_text(dir / "shape/adapter_config.json", R"({"peft_type": "LORA", "r": 2, "lora_alpha": 2})");
-    write_safetensors(dir / "shape/adapter_model.safetensors",
-                      {{"base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight", seeded(DType::f32, {2, 64}, 1)},
-                       {"base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight", seeded(DType::f32, {64, 2}, 2)}},
-                      {});
+    write_raw("shape", {{k0 + ".lora_A.weight", seeded(DType::f32, {2, 64}, 1)},
+                        {k0 + ".lora_B.weight", seeded(DType::f32, {64, 2}, 2)}});
     expect_refused(dir / "shape", "model.layers.0.self_attn.k_proj.weight: the LoRA factors");
-    // A key that is no LoRA factor (a DoRA magnitude saved without use_dora).
-    fs::create_directories(dir / "key");
-    write_text(dir / "key/adapter_config.json", R"({"peft_type": "LORA", "r": 2, "lora_alpha": 2})");
-    write_safetensors(dir / "key/adapter_model.safetensors",
-                      {{"base_model.model." + q + ".lora_magnitude_vector", seeded(DType::f32, {64}, 1)}}, {});
+    write_raw("key", {{"base_model.model." + q + ".lora_magnitude_vector", seeded(DType::f32, {64}, 1)}});
     expect_refused(dir / "key", "base_model.model." + q + ".lora_magnitude_vector is not a LoRA factor");
 }
 
