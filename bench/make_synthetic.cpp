@@ -2,10 +2,13 @@
 // Writes a synthetic Hugging Face checkpoint of a real architecture's shapes, tensor by tensor from a
 // pseudo-random generator of weight-like values (never held in memory), with a config.json beside it.
 //   ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama|mixtral LAYERS HIDDEN [f32|bf16]
+//   ckptconv_bench_gen ADAPTER_DIR llama-lora LAYERS HIDDEN [f32|bf16] [RANK]
 // gpt2: vocab 50257, 1024 positions, 4x MLP (LAYERS=12 HIDDEN=768 is GPT-2 124M).
 // llama: vocab 32000, 32 heads, 4 KV heads, MLP 2.75x (LAYERS=22 HIDDEN=2048 is TinyLlama 1.1B).
 // mixtral: vocab 32000, 32 heads, 8 KV heads, 8 experts (top 2) with MLP 3.5x (LAYERS=32
 // HIDDEN=4096 is Mixtral 8x7B).
+// llama-lora: a PEFT LoRA adapter for that llama (adapter_model.safetensors and adapter_config.json
+// in ADAPTER_DIR) of rank RANK (default 64) on all seven projections of every layer.
 #include "core/error.hpp"
 #include "formats/safetensors/safetensors_writer.hpp"
 #include "formats/torch/torch_writer.hpp"
@@ -15,6 +18,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -74,7 +78,8 @@ private:
 int main(int argc, char** argv)
 {
     if (argc < 5) {
-        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama|mixtral LAYERS HIDDEN [f32|bf16]\n";
+        std::cerr << "usage: ckptconv_bench_gen OUT.{safetensors|bin} gpt2|llama|mixtral LAYERS HIDDEN [f32|bf16]\n"
+                     "       ckptconv_bench_gen ADAPTER_DIR llama-lora LAYERS HIDDEN [f32|bf16] [RANK]\n";
         return 2;
     }
     const std::string out = argv[1], family = argv[2];
@@ -121,6 +126,34 @@ int main(int argc, char** argv)
  "n_embd": {}, "n_head": {}, "n_inner": null, "n_layer": {}, "n_positions": 1024, "resid_pdrop": 0.1,
  "scale_attn_weights": true, "tie_word_embeddings": true, "vocab_size": 50257}})",
                              h, h / 64, layers);
+    } else if (family == "llama-lora") {
+        const int64_t heads = 32, kv = 4, hd = h / heads, inter = h * 11 / 4;
+        const int64_t rank = argc > 6 ? std::atoll(argv[6]) : 64;
+        // name, out features, in features
+        const std::pair<const char*, std::pair<int64_t, int64_t>> projections[] = {
+            {"self_attn.q_proj", {h, h}},        {"self_attn.k_proj", {kv * hd, h}}, {"self_attn.v_proj", {kv * hd, h}},
+            {"self_attn.o_proj", {h, h}},        {"mlp.gate_proj", {inter, h}},      {"mlp.up_proj", {inter, h}},
+            {"mlp.down_proj", {h, inter}}};
+        for (int l = 0; l < layers; ++l)
+            for (const auto& [name, dims] : projections) {
+                const std::string p = fmt::format("base_model.model.model.layers.{}.{}.", l, name);
+                add(p + "lora_A.weight", {rank, dims.second});
+                add(p + "lora_B.weight", {dims.first, rank});
+            }
+        std::filesystem::create_directories(out);
+        std::ofstream(std::filesystem::path(out) / "adapter_config.json")
+            << fmt::format(R"({{"peft_type": "LORA", "r": {}, "lora_alpha": {}, "target_modules": ["q_proj", "k_proj",
+ "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], "use_rslora": false, "use_dora": false}})",
+                           rank, 2 * rank)
+            << "\n";
+        try {
+            ckpt::write_safetensors(std::filesystem::path(out) / "adapter_model.safetensors", tensors, {{"format", "pt"}});
+        } catch (const ckpt::Error& e) {
+            std::cerr << e.what() << "\n";
+            return 1;
+        }
+        std::cout << fmt::format("{}: {} tensors, {} bytes\n", out, tensors.size(), total);
+        return 0;
     } else if (family == "llama") {
         const int64_t heads = 32, kv = 4, hd = h / heads, inter = h * 11 / 4;
         add("model.embed_tokens.weight", {32000, h});
@@ -165,7 +198,7 @@ int main(int argc, char** argv)
  "sliding_window": null, "tie_word_embeddings": false, "vocab_size": 32000}})",
                              h, inter, heads, layers, kv, experts);
     } else {
-        std::cerr << "family must be gpt2, llama or mixtral\n";
+        std::cerr << "family must be gpt2, llama, mixtral or llama-lora\n";
         return 2;
     }
     try {

@@ -10,7 +10,8 @@
 # measured the same way. (A cp run right after deleting a large output is itself slow: ratios
 # against those interleaved cp runs came out at 2-3 for cp against cp, so they are not used.)
 # WORK_DIR on tmpfs (/dev/shm) keeps disk writeback out of the numbers. SECTIONS (default
-# "containers gpt2 llama mixtral") picks the tables.
+# "containers gpt2 llama mixtral") picks the tables; "lora" adds the LoRA merge rows (1.1B LLaMA,
+# rank-64 adapters on all seven projections of every layer).
 set -euo pipefail
 runs=${RUNS:-5}
 sections=" ${SECTIONS:-containers gpt2 llama mixtral} "
@@ -128,4 +129,23 @@ convert_rows() { # family layers hidden dtype label
 # 8 x 28 MiB HF tensors (8x7B: 896 MiB of 8 x 112 MiB); experts are joined (hf → cs) and split
 # (cs → hf) one expert's rows at a time, so private memory must stay far below one CS expert tensor.
 [[ $sections != *" mixtral "* ]] || convert_rows mixtral 2 2048 bf16 "Mixtral-shaped MoE, 2 layers x 8 experts (expert fusion)"
+
+# 3. LoRA: a PEFT adapter merged into the 1.1B LLaMA (bf16), alone and on the way to cs-2.3.
+if [[ $sections == *" lora "* ]]; then
+d="$work/lora"; mkdir -p "$d"
+"$gen" "$d/model.safetensors" llama 22 2048 bf16 >/dev/null
+"$gen" "$d/adapter" llama-lora 22 2048 bf16 64 >/dev/null
+b=$(stat -c %s "$d/model.safetensors")
+cp_src="$d/model.safetensors"
+header "LLaMA 1.1B bf16 + rank-64 LoRA on every projection, $((b / 1048576)) MiB"
+read -r cps r p < <(measure "$work/copy2" cp "$cp_src" "$work/copy2")
+row "cp (reference)" "$b" "$cps" "$r" "$p" "$cps"
+read -r s r p < <(measure "$d/out" "$exe" fold-lora -p "$d/config.json" "$d/model.safetensors" \
+    --lora-adapter "$d/adapter" --output-dir "$d/out" --no-progress-bar -q)
+row "fold-lora --lora-adapter (merged safetensors)" "$b" "$s" "$r" "$p" "$cps"
+read -r s r p < <(measure "$d/model_to_cs-2.3.mdl" "$exe" convert "$d/model.safetensors" --model llama --src-fmt hf \
+    --tgt-fmt cs-2.3 --config "$d/config.json" --lora-adapter "$d/adapter" --no-progress-bar -q --force)
+row "convert --lora-adapter hf → cs-2.3 (LZ4 .mdl)" "$b" "$s" "$r" "$p" "$cps"
+rm -rf "$d"
+fi
 rm -rf "$work"

@@ -42,6 +42,7 @@ int cmd_convert(const Args& args)
     CommonOptions common;
     convert::Request r;
     std::string checkpoint, config, shard = "10GB";
+    std::vector<std::string> adapters;
     bool no_progress = false;
     Parser p("ckptconv convert CHECKPOINT --model M --src-fmt F --tgt-fmt G --config C [options]",
              "Converts a checkpoint and its config between formats (hf, cs-X.Y). Several release steps are "
@@ -52,7 +53,9 @@ int cmd_convert(const Args& args)
         "hf-shard-size", po::value<std::string>(&shard), "largest Hugging Face shard (default 10GB)")(
         "export-safetensors", po::bool_switch(&r.export_safetensors), "write Hugging Face shards as safetensors")(
         "drop-unmatched-keys", po::bool_switch(&r.drop_unmatched_keys), "drop checkpoint keys no rule matches")(
-        "no-progress-bar", po::bool_switch(&no_progress), "no progress bar");
+        "no-progress-bar", po::bool_switch(&no_progress), "no progress bar")(
+        "lora-adapter", po::value<std::vector<std::string>>(&adapters),
+        "merge this PEFT LoRA adapter directory into the hf source first (repeatable)");
     add_format_options(p.options(), r);
     p.positional().add("checkpoint", 1);
     p.add_common(common);
@@ -63,6 +66,7 @@ int cmd_convert(const Args& args)
     r.checkpoint = checkpoint;
     r.config = config;
     r.hf_shard_size = parse_size(shard);
+    r.lora_adapters.assign(adapters.begin(), adapters.end());
     r.progress = !no_progress && isatty(STDERR_FILENO);
     if (r.debug)
         log::set_level(std::min(log::level(), log::Level::info));

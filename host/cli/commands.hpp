@@ -16,5 +16,6 @@ int cmd_diff(const Args& args);
 int cmd_repack(const Args& args);
 int cmd_convert(const Args& args);
 int cmd_convert_config(const Args& args);
+int cmd_fold_lora(const Args& args);
 
 } // namespace ckpt::cli

@@ -28,6 +28,7 @@ const CommandInfo kCommands[] = {
     {"inspect", "list the tensors and values in a checkpoint", ckpt::cli::cmd_inspect},
     {"diff", "compare two checkpoints tensor by tensor", ckpt::cli::cmd_diff},
     {"repack", "write a checkpoint's tensors into another container", ckpt::cli::cmd_repack},
+    {"fold-lora", "fold LoRA factors or PEFT adapters into the base weights", ckpt::cli::cmd_fold_lora},
 };
 
 void print_usage(std::ostream& out)

@@ -52,6 +52,8 @@ struct Request {
     bool dry_run = false;
     bool force = false;
     bool progress = false;
+    /// Hugging Face PEFT LoRA adapter directories merged into an hf source before the first step.
+    std::vector<std::filesystem::path> lora_adapters;
 };
 
 struct Result {

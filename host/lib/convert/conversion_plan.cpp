@@ -15,6 +15,7 @@
 #include "formats/container.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "convert/private_formats.hpp"
+#include "lora/peft_adapter.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_call.hpp"
 
@@ -275,12 +276,22 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
 
     // Plans, step by step: each step's outputs are the next step's inputs (still lazy).
     std::vector<NamedTensor> tensors = model_tensors(ck, p.src, r.checkpoint.string());
+    std::string merged_text; // the adapters' plan, shown before the first step's
+    if (!r.lora_adapters.empty()) {
+        if (!is_hf(p.src))
+            throw UsageError("--lora-adapter merges PEFT adapters into a Hugging Face checkpoint (--src-fmt hf); a "
+                             "Cerebras checkpoint's LoRA factors are folded by `ckptconv fold-lora`");
+        tensors = lora::merge_peft_adapters(std::move(tensors), r.lora_adapters, p.configs.files.front(), &plugins,
+                                            r.dry_run ? &merged_text : nullptr);
+        if (r.dry_run)
+            merged_text = "LoRA adapters merged first:\n" + merged_text + "Then:\n";
+    }
     for (size_t i = 0; i < p.path.size(); ++i) {
         const Step& s = p.path[i];
         // Configs in the plugin's side order: side 0, side 1.
         const Node& a = s.direction == 0 ? p.configs.inputs[i] : p.configs.sections[i + 1];
         const Node& b = s.direction == 0 ? p.configs.sections[i + 1] : p.configs.inputs[i];
-        std::string text;
+        std::string text = i == 0 ? merged_text : "";
         tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
         if (is_cs(s.src) && is_flat(s.tgt) && has_sideband_sparsity(p.configs.files[i])) {
             log::info("Finalizing sparsity. The output checkpoint will be dense.");

@@ -17,8 +17,6 @@ namespace ckpt::convert {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 void ensure_dir(const fs::path& d)
 {
     std::error_code ec;
@@ -43,6 +41,8 @@ Node tensors_to_map(const std::vector<NamedTensor>& tensors)
         m.append(Node(t.name), Node(t.tensor));
     return m;
 }
+
+namespace {
 
 std::string release_version(const std::string& fmt)
 {

@@ -24,6 +24,13 @@ private:
     std::vector<std::unique_ptr<AtomicOutput>> m_outputs;
 };
 
+/// Creates directory `d` and its parents; InputError naming it when that fails.
+void ensure_dir(const std::filesystem::path& d);
+/// Throws InputError when `out` exists and is one of `inputs` (the same file by another name too).
+void refuse_input_overwrite(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs);
+/// A flat state dict (map of name -> tensor) in the order given.
+Node tensors_to_map(const std::vector<NamedTensor>& tensors);
+
 /// Creates the output folders and refuses outputs that would replace an input file.
 void prepare_outputs(const ConversionPlan& plan, const OutputNames& names, const Request& r);
 
