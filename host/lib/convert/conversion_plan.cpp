@@ -116,8 +116,12 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
             std::string plugin_why = host::take_plugin_error();
             if (why.empty())
                 why = plugin_why;
-            throw ConversionError(fmt::format("planning the checkpoint from {} to {} failed: {}", s.src, s.tgt,
-                                              why.empty() ? "the plugin gave no reason" : why));
+            // A contradiction between the inputs names the files it is between.
+            const std::string files = st == CKPT_ERR_BAD_INPUT ? fmt::format("\n  (checkpoint {}, config {})",
+                                                                             r.checkpoint.string(), r.config.string())
+                                                               : "";
+            throw ConversionError(fmt::format("planning the checkpoint from {} to {} failed: {}{}", s.src, s.tgt,
+                                              why.empty() ? "the plugin gave no reason" : why, files));
         }
     }
     engine::validate(plan, r.drop_unmatched_keys);
@@ -129,14 +133,21 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
 /// The model state dict of a checkpoint as a flat tensor list.
 std::vector<NamedTensor> model_tensors(const Checkpoint& ck, const std::string& fmt, const std::string& file)
 {
-    if (is_hf(fmt))
-        return flat_tensors(ck.root, file);
-    const Node* model = ck.root.find("model");
-    if (!model)
-        throw_input("{}: a Cerebras checkpoint needs a 'model' entry; this one has none (is it a Hugging Face "
-                    "checkpoint? then use --src-fmt hf)",
-                    file);
-    return flat_tensors(*model, file + " ['model']");
+    std::vector<NamedTensor> tensors;
+    if (is_hf(fmt)) {
+        tensors = flat_tensors(ck.root, file);
+    } else {
+        const Node* model = ck.root.find("model");
+        if (!model)
+            throw_input("{}: a Cerebras checkpoint needs a 'model' entry; this one has none (is it a Hugging Face "
+                        "checkpoint? then use --src-fmt hf)",
+                        file);
+        tensors = flat_tensors(*model, file + " ['model']");
+    }
+    // An empty index or model section would "convert" into an empty model that loads nowhere.
+    if (tensors.empty())
+        throw ConversionError(fmt::format("{}: the checkpoint has no tensors; there is nothing to convert", file));
+    return tensors;
 }
 
 /// `torch_dtype` for an HF config.json: the floating-point dtype most of the written bytes have.
