@@ -107,6 +107,7 @@ int cmd_repack(const Args& args)
         opts.max_shard_size = parse_size(shard_size);
         opts.safetensors = format == "safetensors";
         AtomicOutput dir(out, AtomicOutput::Type::directory, force);
+        dir.protect(ck.files); // --force into the input's own folder must not replace a shard
         auto rep = write_hf_sharded(dir.path(), tensors_of(ck, in), opts,
                                     [](const fs::path& shard, const std::vector<NamedTensor>& ts) {
                                         write_torch(shard, tree_of(ts));
@@ -120,6 +121,7 @@ int cmd_repack(const Args& args)
     }
 
     AtomicOutput file(out, AtomicOutput::Type::file, force);
+    file.protect(ck.files);
     if (format == "safetensors") {
         // safetensors cannot alias: keep the first name of each storage in source order (the
         // embedding, not the tied head that follows it), then lay out as the reference writer does.

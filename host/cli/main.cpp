@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/partial_outputs.hpp"
 
 #include <ckptconv/version.h>
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv)
         return static_cast<int>(ckpt::ExitCode::usage);
     }
     ckpt::cli::Args args(argv + 2, argv + argc);
+    ckpt::remove_partial_outputs_on_signals();
     try {
         return cmd->run(args);
     } catch (const ckpt::Error& e) {

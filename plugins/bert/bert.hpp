@@ -76,6 +76,12 @@ void add_roberta_token_types(ConstNode hf_config, ConstNode cs_config, Plan& pla
 /// The Model Zoo's ConfigConverter_{Bert,BertFor*,Roberta}_HF_CS21/23 for `variant`.
 const sdk::TableConfigConverter& hf_cs_config(Variant variant);
 
+// ---- model shapes (bert_model_shapes.cpp) -------------------------------------------------------
+/// Checks the Hugging Face side of a conversion (the source tensors on HF -> CS, the planned
+/// outputs on CS -> HF) against the sizes `hf_config` gives; `from` is the side converted from.
+/// Throws sdk::Error(CKPT_ERR_BAD_INPUT) listing the contradictions.
+void check_model_shapes(ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+
 // ---- converters ----------------------------------------------------------------------------
 
 /// hf <-> `cs_formats` for `variant`.

@@ -4,6 +4,8 @@
 // release-specific extras, and the checkpoint table plus the tensors a file may omit.
 #include "bert.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 namespace ckpt::bert {
 
 namespace {
@@ -39,6 +41,8 @@ public:
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
+        if (ctx.from == 0)
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
         if (ctx.from == 1)
             restore_tied_embeddings(req, cs_config, plan);
         sdk::apply_rules(*m_rules, ctx);
@@ -46,6 +50,8 @@ public:
             restore_mlm_decoder(req, m_variant, hf_config, plan);
         else if (m_variant == Variant::roberta)
             add_roberta_token_types(hf_config, cs_config, plan);
+        if (ctx.from == 1)
+            check_model_shapes(hf_config, 1, plan.outputs());
     }
 
 private:

@@ -55,6 +55,12 @@ double mup_factor(ConstNode cs_model, const std::string& cs_key);
 /// The sP config: muP keys removed, `share_embedding_weights` set false when present.
 void mup_config_to_sp(Node work, MupKind kind);
 
+// ---- model shapes (gpt2_model_shapes.cpp) -------------------------------------------------
+/// Checks the Hugging Face side of a conversion (the source tensors on HF -> CS, the planned
+/// outputs on CS -> HF) against the sizes `hf_config` gives; `from` is the side converted from.
+/// Throws sdk::Error(CKPT_ERR_BAD_INPUT) listing the contradictions.
+void check_model_shapes(ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+
 // ---- converters ----------------------------------------------------------------------------
 
 /// hf <-> cs-2.1 ... cs-2.9 for `gpt2` (lm_head) or `gpt2-headless`.

@@ -8,6 +8,8 @@
 // tensors are known and plan_checkpoint only sees the configs read-only.
 #include "gpt2.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -91,11 +93,15 @@ public:
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
+        if (ctx.from == 0)
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
         sdk::apply_rules(*hf_cs21_rules(m_lm_head), ctx);
         if (ctx.from == 0 && !m_lm_head)
             synthesize_lm_head(req, hf_config, cs_config, plan);
         if (ctx.from == 1 && m_lm_head)
             untie_folded_lm_head(ctx);
+        if (ctx.from == 1)
+            check_model_shapes(hf_config, 1, plan.outputs());
     }
 
 private:

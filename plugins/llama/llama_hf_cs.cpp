@@ -3,8 +3,11 @@
 #include "llama_hf_cs.hpp"
 
 #include "llama_checkpoint_rules.hpp"
+#include "llama_model_shapes.hpp"
 #include "lm_head_init.hpp"
 #include "mup_folding.hpp"
+
+#include <ckptconv/cpp/model_shapes.hpp>
 
 namespace ckpt::llama {
 
@@ -59,9 +62,13 @@ void LlamaHfCs::plan_checkpoint(const sdk::Request& req, sdk::ConstNode hf_confi
                                 sdk::Plan& plan)
 {
     sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
+    if (ctx.from == 0)
+        check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
     sdk::apply_rules(*m_rules, ctx);
     if (m_variant.headless && ctx.from == 0)
         add_lm_head(req, hf_config, cs_config, plan);
+    if (ctx.from == 1)
+        check_model_shapes(hf_config, 1, plan.outputs());
 }
 
 void LlamaHfCs::add_lm_head(const sdk::Request& req, sdk::ConstNode hf_config, sdk::ConstNode cs_config,

@@ -66,6 +66,12 @@ double mup_factor(ConstNode cs_model, const std::string& cs_key);
 /// The sP config: the muP keys removed, `share_embedding_weights` false when present.
 void mup_config_to_sp(Node work);
 
+// ---- model shapes (t5_model_shapes.cpp) ---------------------------------------------------------
+/// Checks the Hugging Face side of a conversion (the source tensors on HF -> CS, the planned
+/// outputs on CS -> HF) against the sizes `hf_config` gives; `from` is the side converted from.
+/// Throws sdk::Error(CKPT_ERR_BAD_INPUT) listing the contradictions.
+void check_model_shapes(ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+
 // ---- converters ----------------------------------------------------------------------------
 
 /// Converter_T5_HF_CS21 (cs-2.1, cs-2.2) when `cs23` is false, Converter_T5_HF_CS23 otherwise.

@@ -4,6 +4,8 @@
 // and the tied embeddings a single model.safetensors leaves out.
 #include "t5.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 namespace ckpt::t5 {
 
 namespace {
@@ -55,6 +57,7 @@ public:
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
         if (ctx.from == 0) {
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
             restore_tied(req, hf_config, plan);
         } else {
             // First in the plan, so that of the tied names sharing its value, safetensors output
@@ -62,6 +65,8 @@ public:
             write_tied_embeddings(ctx);
         }
         sdk::apply_rules(*hf_cs_rules(), ctx);
+        if (ctx.from == 1)
+            check_model_shapes(hf_config, 1, plan.outputs());
     }
 
 private:

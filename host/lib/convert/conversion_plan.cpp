@@ -111,11 +111,20 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
         const Node& dst_cfg = cfg_dst;
         const ckpt_converter* c = s.converter->descriptor;
         plan.set_owner(s.converter->plugin);
-        host::call_plugin(s.converter->plugin, fmt::format("planning the checkpoint from {} to {}", s.src, s.tgt),
-                          [&] {
-                              return c->plan_checkpoint(c->ctx, host::services(), &pr.abi, host::to_abi(&src_cfg),
-                                                        host::to_abi(&dst_cfg), engine::to_abi(&plan));
-                          });
+        try {
+            host::call_plugin(s.converter->plugin, fmt::format("planning the checkpoint from {} to {}", s.src, s.tgt),
+                              [&] {
+                                  return c->plan_checkpoint(c->ctx, host::services(), &pr.abi, host::to_abi(&src_cfg),
+                                                            host::to_abi(&dst_cfg), engine::to_abi(&plan));
+                              });
+        } catch (const host::PluginCallError& e) {
+            // BAD_INPUT while planning: the checkpoint contradicts its config (or lacks what the
+            // model needs). That conversion cannot be made (exit 1); name the files it is between.
+            if (e.status() != CKPT_ERR_BAD_INPUT)
+                throw;
+            throw ConversionError(fmt::format("{}\n  (checkpoint {}, config {})", e.what(), r.checkpoint.string(),
+                                              r.config.string()));
+        }
     }
     engine::validate(plan, r.drop_unmatched_keys);
     if (describe)
@@ -126,14 +135,21 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
 /// The model state dict of a checkpoint as a flat tensor list.
 std::vector<NamedTensor> model_tensors(const Checkpoint& ck, const std::string& fmt, const std::string& file)
 {
-    if (is_flat(fmt))
-        return flat_tensors(ck.root, file);
-    const Node* model = ck.root.find("model");
-    if (!model)
-        throw_input("{}: a Cerebras checkpoint needs a 'model' entry; this one has none (is it a Hugging Face "
-                    "checkpoint? then use --src-fmt hf)",
-                    file);
-    return flat_tensors(*model, file + " ['model']");
+    std::vector<NamedTensor> tensors;
+    if (is_flat(fmt)) {
+        tensors = flat_tensors(ck.root, file);
+    } else {
+        const Node* model = ck.root.find("model");
+        if (!model)
+            throw_input("{}: a Cerebras checkpoint needs a 'model' entry; this one has none (is it a Hugging Face "
+                        "checkpoint? then use --src-fmt hf)",
+                        file);
+        tensors = flat_tensors(*model, file + " ['model']");
+    }
+    // An empty index or model section would "convert" into an empty model that loads nowhere.
+    if (tensors.empty())
+        throw ConversionError(fmt::format("{}: the checkpoint has no tensors; there is nothing to convert", file));
+    return tensors;
 }
 
 /// `torch_dtype` for an HF config.json: the floating-point dtype most of the written bytes have.

@@ -34,6 +34,14 @@ void refuse_input_overwrite(const fs::path& out, const std::vector<fs::path>& in
                                          out.string()));
 }
 
+/// Every file the conversion reads, which no output may replace.
+std::vector<fs::path> inputs_of(const ConversionPlan& plan, const Request& r)
+{
+    std::vector<fs::path> in = plan.checkpoint.files;
+    in.push_back(r.config);
+    return in;
+}
+
 Node tensors_to_map(const std::vector<NamedTensor>& tensors)
 {
     Node m = Node::map();
@@ -81,7 +89,7 @@ Node cs_output_root(const ConversionPlan& plan, const std::vector<NamedTensor>& 
 StagedOutputs write_hf_output(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
                               const OutputNames& names, const Request& r)
 {
-    StagedOutputs out;
+    StagedOutputs out(inputs_of(plan, r));
     AtomicOutput& dir = out.add(names.checkpoint, AtomicOutput::Type::directory, r.force);
     ShardOptions opts;
     opts.max_shard_size = r.hf_shard_size;
@@ -101,7 +109,7 @@ StagedOutputs write_cs_output(const ConversionPlan& plan, const std::vector<Name
                               const OutputNames& names, const Request& r)
 {
     const Node root = cs_output_root(plan, tensors, r);
-    StagedOutputs out;
+    StagedOutputs out(inputs_of(plan, r));
     AtomicOutput& ck_file = out.add(names.checkpoint, AtomicOutput::Type::file, r.force);
     AtomicOutput& cfg_file = out.add(names.config, AtomicOutput::Type::file, r.force);
     MdlWriteOptions opts;
@@ -116,6 +124,7 @@ StagedOutputs write_cs_output(const ConversionPlan& plan, const std::vector<Name
 AtomicOutput& StagedOutputs::add(const fs::path& target, AtomicOutput::Type type, bool overwrite)
 {
     m_outputs.push_back(std::make_unique<AtomicOutput>(target, type, overwrite));
+    m_outputs.back()->protect(m_inputs);
     return *m_outputs.back();
 }
 
@@ -127,19 +136,20 @@ void StagedOutputs::commit()
 
 void prepare_outputs(const ConversionPlan& plan, const OutputNames& names, const Request& r)
 {
+    // Checked again per file at commit; here so that a doomed conversion fails before working.
+    const std::vector<fs::path> inputs = inputs_of(plan, r);
     ensure_dir(names.checkpoint_dir);
-    refuse_input_overwrite(names.checkpoint, plan.checkpoint.files);
-    if (!is_hf(plan.tgt)) {
+    refuse_input_overwrite(names.checkpoint, inputs);
+    refuse_input_overwrite(names.config, inputs);
+    if (!is_hf(plan.tgt))
         ensure_dir(names.config_dir);
-        refuse_input_overwrite(names.config, {r.config});
-    }
 }
 
 StagedOutputs write_outputs(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
                             const OutputNames& names, const Request& r)
 {
     if (plan.tgt_container)
-        return write_private_output(*plan.tgt_container, tensors, plan.out_config, names, r);
+        return write_private_output(inputs_of(plan, r), *plan.tgt_container, tensors, plan.out_config, names, r);
     return is_hf(plan.tgt) ? write_hf_output(plan, tensors, names, r) : write_cs_output(plan, tensors, names, r);
 }
 
@@ -147,7 +157,7 @@ void write_config_output(const Node& config, const fs::path& out, const std::str
 {
     ensure_dir(out.parent_path());
     refuse_input_overwrite(out, {r.config});
-    StagedOutputs staged;
+    StagedOutputs staged({r.config});
     AtomicOutput& file = staged.add(out, AtomicOutput::Type::file, r.force);
     write_config(file.path(), config, is_cs(tgt));
     staged.commit();

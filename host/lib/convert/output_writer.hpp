@@ -15,12 +15,15 @@ namespace ckpt::convert {
 /// Outputs written under temporary names; destroyed uncommitted, they remove what was written.
 class StagedOutputs {
 public:
+    /// Every output added refuses, at commit, to replace any of `inputs`.
+    explicit StagedOutputs(std::vector<std::filesystem::path> inputs) : m_inputs(std::move(inputs)) {}
     /// A new output for `target` (see AtomicOutput); stays valid while this object lives.
     AtomicOutput& add(const std::filesystem::path& target, AtomicOutput::Type type, bool overwrite);
     /// Moves every output into place, in the order they were added.
     void commit();
 
 private:
+    std::vector<std::filesystem::path> m_inputs;
     std::vector<std::unique_ptr<AtomicOutput>> m_outputs;
 };
 

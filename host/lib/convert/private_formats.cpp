@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace ckpt::convert {
 
 std::string private_format_names(const host::Registry& reg)
@@ -44,10 +46,10 @@ void check_source_container(const host::Registry& reg, const Checkpoint& ck, con
                     ck.format);
 }
 
-StagedOutputs write_private_output(const ckpt_container& container, const std::vector<NamedTensor>& tensors,
+StagedOutputs write_private_output(std::vector<std::filesystem::path> inputs, const ckpt_container& container, const std::vector<NamedTensor>& tensors,
                                    const Node& config, const OutputNames& names, const Request& r)
 {
-    StagedOutputs out;
+    StagedOutputs out(std::move(inputs));
     AtomicOutput& ck_file = out.add(names.checkpoint, AtomicOutput::Type::file, r.force);
     AtomicOutput& cfg_file = out.add(names.config, AtomicOutput::Type::file, r.force);
     write_plugin_container(container, ck_file.path(), tensors);

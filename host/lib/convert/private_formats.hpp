@@ -27,8 +27,8 @@ void check_source_container(const host::Registry& registry, const Checkpoint& ch
 
 /// Writes the checkpoint through `container` (its sink) and the config as JSON, each staged
 /// under a temporary name (committed together by the caller). prepare_outputs() has created the
-/// output folders and checked that no output replaces an input.
-StagedOutputs write_private_output(const ckpt_container& container, const std::vector<NamedTensor>& tensors,
+/// output folders and checked that no output replaces an input; `inputs` are checked again at commit.
+StagedOutputs write_private_output(std::vector<std::filesystem::path> inputs, const ckpt_container& container, const std::vector<NamedTensor>& tensors,
                                    const Node& config, const OutputNames& names, const Request& request);
 
 } // namespace ckpt::convert

@@ -134,14 +134,29 @@ TEST(Gpt2Plugin, MalformedTensorsAreReportedByName)
         std::vector<std::pair<std::string, std::vector<int64_t>>> tensors;
         std::string tensor, words;
     };
+    // Each case is the fixture with one tensor changed or added: shapes the config contradicts
+    // are caught before the rules run; a tensor the rules refuse is reported by them.
     const std::vector<Case> cases = {
-        {{{"transformer.h.0.attn.c_attn.weight", {4, 10}}}, "transformer.h.0.attn.c_attn.weight", "[d, 3d]"},
-        {{{"transformer.h.0.attn.c_attn.bias", {10}}}, "transformer.h.0.attn.c_attn.bias", "found [10]"},
-        {{{"transformer.h.0.attn.q_attn.weight", {4, 4}}}, "transformer.h.0.attn.q_attn.weight", "cross-attention"},
+        {{{"transformer.h.0.attn.c_attn.weight", {4, 10}}}, "transformer.h.0.attn.c_attn.weight",
+         "has shape [4, 10], the config implies [64, 192]"},
+        {{{"transformer.h.0.attn.c_attn.bias", {10}}}, "transformer.h.0.attn.c_attn.bias",
+         "has shape [10], the config implies [192]"},
+        {{{"transformer.h.0.attn.q_attn.weight", {64, 64}}}, "transformer.h.0.attn.q_attn.weight", "cross-attention"},
     };
+    std::vector<std::pair<std::string, std::vector<int64_t>>> fixture;
+    for (const auto& [name, t] : ckpt::test::model_tensors(hf("gpt2", "safetensors/model.safetensors")))
+        fixture.emplace_back(name, t->info().shape);
     for (const Case& c : cases) {
         TempDir tmp;
-        write_patterned_safetensors(tmp / "model.safetensors", c.tensors);
+        auto tensors = fixture;
+        for (const auto& changed : c.tensors) {
+            auto it = std::find_if(tensors.begin(), tensors.end(), [&](const auto& t) { return t.first == changed.first; });
+            if (it != tensors.end())
+                it->second = changed.second;
+            else
+                tensors.push_back(changed);
+        }
+        write_patterned_safetensors(tmp / "model.safetensors", tensors);
         RunResult r = convert("gpt2", "hf", "cs-2.3", hf("gpt2", "bin/config.json"), tmp / "model.safetensors", tmp / "out");
         EXPECT_NE(r.exit_code, 0) << c.tensor;
         EXPECT_NE(r.err.find(c.tensor), std::string::npos) << r.err;

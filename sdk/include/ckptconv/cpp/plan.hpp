@@ -80,8 +80,17 @@ public:
         op.struct_size = sizeof op;
         ckpt_value_id id = 0;
         check(m_api->add(m_plan, &op, &id), "plan add");
+        if (op.output.size > 0) {
+            TensorDesc d = value_info(id);
+            d.name = from_str(op.output);
+            m_outputs.push_back(std::move(d));
+        }
         return id;
     }
+
+    /// Every named output added through this object so far, in order (for checks on the
+    /// converted tensors, e.g. ModelShapes on the Hugging Face side of a CS -> HF plan).
+    const std::vector<TensorDesc>& outputs() const { return m_outputs; }
 
     ckpt_value_id copy(std::string_view out, ckpt_value_id in) { return unary(CKPT_OP_COPY, out, in); }
     ckpt_value_id transpose(std::string_view out, ckpt_value_id in, const std::vector<int64_t>& perm = {})
@@ -167,6 +176,7 @@ private:
 
     const ckpt_plan_api* m_api;
     ckpt_plan* m_plan;
+    std::vector<TensorDesc> m_outputs;
 };
 
 } // namespace ckpt::sdk
