@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+// GPT-J (`gptj`, `gptj-headless`) as a decoder table (spec/mappings.md §2.6): HF GPT-J already
+// stores the interleaved rotary layout, so every tensor is a rename; the config table is
+// ConfigConverter_GPTJModel_HF_CS20/_CS23 (identical rules; only the cs-2.3+ one folds muP).
+#include <ckptconv/cpp/decoder.hpp>
+#include <ckptconv/cpp/plugin.hpp>
+
+namespace {
+
+using namespace ckpt::sdk;
+
+constexpr int kHf = kHfSide;
+constexpr int kCs = kCsSide;
+
+/// HF `rotary` (a flag) <-> CS `position_embedding_type` (must be rotary).
+ConfigAction convert_position_embedding_type()
+{
+    return config_action("convert_position_embedding_type", [](ConfigContext& c, const std::string& o,
+                                                                const std::string& n) {
+        const Value v = Value::read(c.src[o]);
+        if (c.from == kHf) {
+            if (v != Value(true))
+                throw ConfigConversionError("HF GPT-J must use rotary embeddings, but got " + o + "=" + v.str());
+            c.dst.entry(n).set("rotary");
+        } else {
+            if (v != Value("rotary"))
+                throw ConfigConversionError("CS GPT-J must use rotary embeddings, but got " + o + "=" + v.str());
+            c.dst.entry(n).set(true);
+        }
+    });
+}
+
+std::shared_ptr<DecoderConfig> gptj_config()
+{
+    auto t = std::make_shared<DecoderConfig>();
+    const ConfigAction copy = rename_key();
+    t->rules.add({key("norm_type")}, assert_value(kCs, {"layernorm"}))
+        .add({key("model_type")}, assert_value(kHf, {"gptj"}))
+        .add({key("vocab_size")}, copy)
+        .add({key("rotary_dim")}, copy)
+        .add({eq("rotary", "position_embedding_type")}, convert_position_embedding_type())
+        .add({key("use_position_embedding")}, assert_value(kCs, {true}))
+        .add({eq("embd_pdrop", "embedding_dropout_rate")}, copy)
+        .add({eq("tie_word_embeddings", "share_embedding_weights")}, copy)
+        .add({eq("n_embd", "hidden_size")}, copy)
+        .add({eq("n_head", "num_heads")}, copy)
+        .add({eq("n_layer", "num_hidden_layers")}, copy)
+        .add({eq("n_positions", "max_position_embeddings")}, copy)
+        .add({key("scale_attn_weights")}, assert_value(kHf, {true}))
+        .add({key("attention_type")}, assert_value(kCs, {"scaled_dot_product"}))
+        .add({key("use_projection_bias_in_attention")}, assert_value(kCs, {false}))
+        .add({key("use_ffn_bias_in_attention")}, assert_value(kCs, {false}))
+        .add({key("use_ffn_bias")}, assert_value(kCs, {true}))
+        .add({eq("n_inner", "filter_size")}, copy)
+        .add({eq("activation_function", "nonlinearity")}, copy)
+        .add({eq("attn_pdrop", "attention_dropout_rate")}, copy)
+        .add({eq("resid_pdrop", "residual_dropout_rate")}, copy)
+        .add({key("layer_norm_epsilon")}, copy)
+        .add({key("use_bias_in_output")}, copy)
+        .add({key("initializer_range")}, copy)
+        .add({key("embedding_layer_norm")}, assert_value(kCs, {false}))
+        .add({key("fixed_sparse_attention")}, assert_value(kCs, {nullptr}))
+        .add({key("norm_first")}, assert_value(kCs, {true}))
+        .add({key("use_ff_layer1_dropout")}, assert_value(kCs, {false}))
+        .add({key("use_untied_layer_norm")}, assert_value(kCs, {false}));
+    t->pre_defaults[kHf] = {{"vocab_size", 50400},     {"n_positions", 2048},       {"n_embd", 4096},
+                            {"n_layer", 28},           {"n_head", 16},              {"rotary_dim", 64},
+                            {"activation_function", "gelu_new"}, {"resid_pdrop", 0.1}, {"embd_pdrop", 0.1},
+                            {"attn_pdrop", 0.1},       {"initializer_range", 0.02}, {"layer_norm_epsilon", 1e-05},
+                            {"tie_word_embeddings", false}};
+    // Beware: use_ffn_bias False and the bias flags True contradict the asserts above, so a CS
+    // config must state them (the Model Zoo's defaults, kept; spec/mappings.md §5).
+    t->pre_defaults[kCs] = {{"max_position_embeddings", 1024},
+                            {"embedding_dropout_rate", 0.1},
+                            {"share_embedding_weights", true},
+                            {"residual_dropout_rate", 0.1},
+                            {"nonlinearity", "gelu"},
+                            {"layer_norm_epsilon", 1e-05},
+                            {"use_ffn_bias", false},
+                            {"use_untied_layer_norm", false},
+                            {"attention_dropout_rate", 0.1},
+                            {"use_projection_bias_in_attention", true},
+                            {"use_ffn_bias_in_attention", true},
+                            {"initializer_range", 0.02},
+                            {"use_bias_in_output", false},
+                            {"norm_first", true}};
+    t->post_defaults[kHf] = {{"model_type", "gptj"}};
+    t->post_defaults[kCs] = {{"use_untied_layer_norm", false},
+                             {"use_ffn_bias_in_attention", false},
+                             {"use_projection_bias_in_attention", false},
+                             {"use_ffn_bias", true},
+                             {"use_bias_in_output", true},
+                             {"attention_type", "scaled_dot_product"}};
+    t->pre = [](ConfigContext& c, Node work) {
+        // transformers' GPTJConfig: n_inner None means 4 * n_embd.
+        if (c.from == kHf && (!work.has("n_inner") || work["n_inner"].is_null()))
+            work.entry("n_inner").set(4 * config_int(work, "n_embd", "HF"));
+    };
+    return t;
+}
+
+DecoderFamily gptj()
+{
+    DecoderFamily f;
+    f.hf_class = "GPTJForCausalLM";
+    f.hf_headless_class = "GPTJModel";
+    f.cs_class = "GPTJModel(with head)";
+    f.registry_name = "gptj";
+    f.hf_base_prefix = "transformer.";
+    f.hf_embedding = "wte.weight";
+    f.head_rows = {{"lm_head", "lm_head", copy_scaled()}};
+    f.base_rules = [](CheckpointRules& r) {
+        add_rows(r, {{"wte", "embedding_layer.word_embeddings", copy_scaled()},
+                     {"ln_f", "transformer_decoder.norm", final_norm()}});
+        add_layer_rows(r, "h",
+                       {{"attn.q_proj", "self_attn.proj_q_dense_layer", copy_scaled()},
+                        {"attn.k_proj", "self_attn.proj_k_dense_layer", copy_scaled()},
+                        {"attn.v_proj", "self_attn.proj_v_dense_layer", copy_scaled()},
+                        {"attn.out_proj", "self_attn.proj_output_dense_layer", copy_scaled()},
+                        {"ln_1", "norm1", copy_scaled()}});
+        // GPT-J has one norm per block: an untied CS norm3 has nowhere to go.
+        r.add({re(R"(transformer_decoder\.layers\.\d+\.norm3)"), weight_or_bias()},
+              refuse_cs_tensor("GPT-J has one layer norm per block (use_untied_layer_norm must be False)"));
+        add_layer_rows(r, "h",
+                       {{"mlp.fc_in", "ffn.ffn.0.linear_layer", copy_scaled()},
+                        {"mlp.fc_out", "ffn.ffn.1.linear_layer", copy_scaled()}});
+        r.add({re(R"(ln_f\.(?:weight|bias))")}, drop_tensor());
+        r.add({eq("h", "h"), re(R"(\.\d+\.attn\.(?:masked_bias|bias))")}, drop_tensor());
+    };
+    f.config = gptj_config;
+    return f;
+}
+
+} // namespace
+
+CKPT_PLUGIN_DEFINE(def)
+{
+    def.info("gptj", "1.0", "GPT-J (Hugging Face <-> Cerebras Model Zoo), on the SDK decoder helper");
+    const DecoderFamily fam = gptj();
+    const auto cs20 = cs_formats({2, 0}, {2, 2});
+    const auto cs23 = cs_formats({2, 3});
+    def.model("gptj")
+        .add(std::make_shared<DecoderCs19Cs20>(std::vector<std::string>{"cs-1.8", "cs-1.9"},
+                                               "cs-1.8, cs-1.9 <-> cs-2.0 GPTJModel", "use_biasless_norm",
+                                               "biasless-layernorm"))
+        .add(std::make_shared<DecoderCs20Cs21>("GPTJLMHeadModel class"))
+        .add(std::make_shared<DecoderHfCs>(fam, false, cs20, false))
+        .add(std::make_shared<DecoderHfCs>(fam, false, cs23, true));
+    def.model("gptj-headless")
+        .registry_name("gptj")
+        .add(std::make_shared<DecoderHfCs>(fam, true, cs20, false))
+        .add(std::make_shared<DecoderHfCs>(fam, true, cs23, true));
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+// The decoder families on the SDK helper, from one table: every fixture hf -> cs-2.3 equals the
+// Model Zoo's reference (tensors, YAML byte for byte), comes back bit for bit, converts its
+// config both ways as the Model Zoo does; then the headless forms, other targets, release steps
+// and the config refusals with the Model Zoo's wording.
+#include "checkpoint_support.hpp"
+#include "config/config_file.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+namespace ckpt::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+RunResult cli(const std::vector<std::string>& args)
+{
+    return run_cli(args, {"CKPT_PLUGIN_DEFAULT_DIR=" + std::string(CKPTCONV_BUILD_PLUGIN_DIR)});
+}
+
+fs::path hf(const std::string& fixture, const std::string& rel) { return data_path("hf/" + fixture + "/" + rel); }
+fs::path ref(const std::string& fixture, const std::string& rel) { return data_path("cs-ref/" + fixture + "/" + rel); }
+
+/// The model tensors of `a` and `b` are the same, bit for bit.
+::testing::AssertionResult same_tensors(const fs::path& a, const fs::path& b)
+{
+    const std::string d = compare(model_tensors(a), model_tensors(b));
+    if (d.empty())
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << a << " vs " << b << ":\n" << d;
+}
+
+/// `ours` equals the Model Zoo's HF config but for architectures = [cls] and torch_dtype (design.md §5).
+::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& theirs, const std::string& cls)
+{
+    Node mine = read_config(ours), reference = read_config(theirs);
+    const Node* arch = mine.find("architectures");
+    if (!arch || arch->size() != 1 || arch->items().at(0).as_string() != cls)
+        return ::testing::AssertionFailure() << ours << ": architectures is not [" << cls << "]";
+    if (!mine.find("torch_dtype"))
+        return ::testing::AssertionFailure() << ours << ": no torch_dtype";
+    mine.erase("architectures");
+    mine.erase("torch_dtype");
+    if (mine == reference)
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << read_file(ours) << "\nvs\n" << read_file(theirs);
+}
+
+struct Family {
+    const char* model;    // --model
+    const char* fixture;  // tests/data/hf/<fixture>, tests/data/cs-ref/<fixture>
+    const char* hf_class; // architectures of the HF output
+    bool safetensors;     // the safetensors fixture holds every tensor (no tied alias dropped)
+};
+
+void PrintTo(const Family& f, std::ostream* os) { *os << f.model; }
+
+class DecoderFamily : public ::testing::TestWithParam<Family> {};
+
+TEST_P(DecoderFamily, HfToCs23MatchesModelZoo)
+{
+    const Family& f = GetParam();
+    for (const std::string form : {"bin/pytorch_model.bin", "safetensors/model.safetensors"}) {
+        if (form[0] == 's' && !f.safetensors)
+            continue;
+        TempDir out;
+        RunResult r = cli({"convert", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                           hf(f.fixture, "bin/config.json").string(), hf(f.fixture, form).string(), "--output-dir",
+                           out.path().string()});
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        const std::string stem = form[0] == 'b' ? "pytorch_model" : "model";
+        EXPECT_TRUE(same_tensors(out / (stem + "_to_cs-2.3.mdl"), ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
+        EXPECT_EQ(read_file(out / "config_to_cs-2.3.yaml"), read_file(ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml")));
+    }
+}
+
+TEST_P(DecoderFamily, RoundTripIsBitExact)
+{
+    const Family& f = GetParam();
+    for (const bool safetensors : {false, true}) {
+        TempDir out;
+        RunResult r = cli({"convert", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                           hf(f.fixture, "bin/config.json").string(), hf(f.fixture, "bin/pytorch_model.bin").string(),
+                           "--output-dir", (out / "cs").string()});
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        std::vector<std::string> back{"convert", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "hf",
+                                      "--config", (out / "cs/config_to_cs-2.3.yaml").string(),
+                                      (out / "cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir",
+                                      (out / "hf").string()};
+        if (safetensors)
+            back.push_back("--export-safetensors");
+        r = cli(back);
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        const fs::path dir = out / "hf/pytorch_model_to_cs-2.3_to_hf";
+        EXPECT_TRUE(same_tensors(dir / (safetensors ? "model.safetensors.index.json" : "pytorch_model.bin.index.json"),
+                                 hf(f.fixture, "bin/pytorch_model.bin")));
+        EXPECT_TRUE(same_hf_config(dir / "config.json", ref(f.fixture, "config_cs_to_hf/config_to_cs-2.3_to_hf.json"),
+                                   f.hf_class));
+    }
+}
+
+TEST_P(DecoderFamily, ConvertConfigBothWays)
+{
+    const Family& f = GetParam();
+    TempDir out;
+    RunResult r = cli({"convert-config", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                       hf(f.fixture, "bin/config.json").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(read_file(out / "config_to_cs-2.3.yaml"), read_file(ref(f.fixture, "config_hf_to_cs/config_to_cs-2.3.yaml")));
+    r = cli({"convert-config", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
+             ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(same_hf_config(out / "config_to_cs-2.3_to_hf.json",
+                               ref(f.fixture, "config_cs_to_hf/config_to_cs-2.3_to_hf.json"), f.hf_class));
+}
+
+/// CS -> headless HF drops the head; headless HF -> CS gives every other tensor back and a new
+/// head of the embedding's shape (with the zero bias the CS config asks for).
+TEST_P(DecoderFamily, HeadlessFormDropsAndRecreatesTheHead)
+{
+    const Family& f = GetParam();
+    const std::string headless = std::string(f.model) + "-headless";
+    TempDir out;
+    RunResult r = cli({"convert", "--model", headless, "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
+                       ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml").string(),
+                       ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir",
+                       (out / "hf").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const fs::path dir = out / "hf/pytorch_model_to_cs-2.3_to_hf";
+    const auto hf_tensors = model_tensors(dir / "pytorch_model.bin.index.json");
+    for (const auto& [name, t] : hf_tensors)
+        EXPECT_EQ(name.find("lm_head"), std::string::npos) << name;
+    r = cli({"convert", "--model", headless, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+             (dir / "config.json").string(), (dir / "pytorch_model.bin.index.json").string(), "--output-dir",
+             (out / "cs").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("Initializing lm_head to default."), std::string::npos);
+    fs::path mdl;
+    for (const auto& e : fs::directory_iterator(out / "cs"))
+        if (e.path().extension() == ".mdl")
+            mdl = e.path();
+    auto ours = model_tensors(mdl);
+    auto theirs = model_tensors(ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl"));
+    ASSERT_TRUE(ours.count("lm_head.weight"));
+    EXPECT_EQ(ours.at("lm_head.weight")->info().shape, theirs.at("lm_head.weight")->info().shape);
+    EXPECT_EQ(ours.count("lm_head.bias"), theirs.count("lm_head.bias"));
+    if (ours.count("lm_head.bias"))
+        for (std::byte b : read_all(*ours.at("lm_head.bias")))
+            ASSERT_EQ(b, std::byte{0});
+    for (auto* m : {&ours, &theirs}) {
+        m->erase("lm_head.weight");
+        m->erase("lm_head.bias");
+    }
+    EXPECT_EQ(compare(ours, theirs), "");
+}
+
+/// cs-2.4+ configs name the registry model; the CS -> CS steps down to cs-1.9 and back are lossless.
+TEST_P(DecoderFamily, NewerTargetsAndReleaseSteps)
+{
+    const Family& f = GetParam();
+    TempDir out;
+    RunResult r = cli({"convert", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.9", "--config",
+                       hf(f.fixture, "bin/config.json").string(), hf(f.fixture, "bin/pytorch_model.bin").string(),
+                       "--output-dir", (out / "cs29").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(same_tensors(out / "cs29/pytorch_model_to_cs-2.9.mdl", ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
+    const std::string yaml = read_file(out / "cs29/config_to_cs-2.9.yaml");
+    EXPECT_EQ(yaml.find("mixed_precision"), std::string::npos) << yaml;
+    r = cli({"convert", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "cs-1.9", "--config",
+             ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml").string(),
+             ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir", (out / "down").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const fs::path down_cfg = out / "down/config_to_cs-2.3_to_cs-1.9.yaml";
+    const fs::path down_ck = out / "down/pytorch_model_to_cs-2.3_to_cs-1.9.mdl";
+    EXPECT_TRUE(same_tensors(down_ck, ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
+    r = cli({"convert", "--model", f.model, "--src-fmt", "cs-1.9", "--tgt-fmt", "cs-2.3", "--config", down_cfg.string(),
+             down_ck.string(), "--output-dir", (out / "up").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(same_tensors(out / "up/pytorch_model_to_cs-2.3_to_cs-1.9_to_cs-2.3.mdl",
+                             ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, DecoderFamily,
+                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true}),
+                         [](const ::testing::TestParamInfo<Family>& p) {
+                             std::string name = p.param.model;
+                             for (char& c : name)
+                                 c = c == '-' ? '_' : c;
+                             return name;
+                         });
+
+/// Converts `cfg` (written to a file with suffix `ext`) with convert-config; the result.
+RunResult convert_config(const std::string& model, const std::string& src, const std::string& tgt,
+                         const std::string& ext, const std::string& cfg)
+{
+    TempDir in;
+    const fs::path p = in / ("config" + ext);
+    write_file(p, cfg);
+    TempDir out;
+    return cli({"convert-config", "--model", model, "--src-fmt", src, "--tgt-fmt", tgt, "--config", p.string(),
+                "--output-dir", out.path().string()});
+}
+
+/// The reference CS YAML of `fixture` with `line` appended to its model section.
+std::string cs_yaml_with(const std::string& fixture, const std::string& line)
+{
+    return read_file(ref(fixture, "hf_to_cs/config_to_cs-2.3.yaml")) + "    " + line + "\n";
+}
+
+/// The HF config.json of `fixture` with `"key": value` added in front.
+std::string hf_json_with(const std::string& fixture, const std::string& key, const std::string& value)
+{
+    std::string json = read_file(hf(fixture, "bin/config.json"));
+    return "{\n  \"" + key + "\": " + value + "," + json.substr(json.find('{') + 1);
+}
+
+void expect_refusal(const RunResult& r, const std::string& message)
+{
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+}
+
+TEST(GptjConfig, RefusalsUseTheModelZooWording)
+{
+    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "position_embedding_type: learned")),
+                   "CS GPT-J must use rotary embeddings, but got position_embedding_type=learned");
+    expect_refusal(convert_config("gptj", "hf", "cs-2.3", ".json", hf_json_with("gptj", "rotary", "false")),
+                   "HF GPT-J must use rotary embeddings, but got rotary=False");
+    expect_refusal(convert_config("gptj", "hf", "cs-2.3", ".json", hf_json_with("gptj", "scale_attn_weights", "false")),
+                   "Can't convert config with scale_attn_weights=False. Only True is supported.");
+    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "norm_type: rmsnorm")),
+                   "Can't convert config with norm_type=rmsnorm. Only layernorm is supported.");
+    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "use_untied_layer_norm: true")),
+                   "Can't convert config with use_untied_layer_norm=True. Only False is supported.");
+    // muP folds only from cs-2.3 on (Converter_GPTJ_*_HF_CS23); the cs-2.0 ... 2.2 converters refuse it.
+    expect_refusal(convert_config("gptj", "cs-2.2", "hf", ".yaml", cs_yaml_with("gptj", "mup_base_hidden_size: 32")),
+                   "This model currently does not support muP checkpoint conversion to HF.");
+    RunResult r = convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "mup_base_hidden_size: 32"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+} // namespace
+} // namespace ckpt::test
