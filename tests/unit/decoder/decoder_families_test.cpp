@@ -184,7 +184,8 @@ TEST_P(DecoderFamily, NewerTargetsAndReleaseSteps)
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, DecoderFamily,
-                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true}),
+                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true},
+                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true}),
                          [](const ::testing::TestParamInfo<Family>& p) {
                              std::string name = p.param.model;
                              for (char& c : name)
@@ -210,10 +211,14 @@ std::string cs_yaml_with(const std::string& fixture, const std::string& line)
     return read_file(ref(fixture, "hf_to_cs/config_to_cs-2.3.yaml")) + "    " + line + "\n";
 }
 
-/// The HF config.json of `fixture` with `"key": value` added in front.
+/// The HF config.json of `fixture` (one key per line) with `"key": value` in front, in place of
+/// the fixture's own line for the key.
 std::string hf_json_with(const std::string& fixture, const std::string& key, const std::string& value)
 {
     std::string json = read_file(hf(fixture, "bin/config.json"));
+    const size_t at = json.find("\n  \"" + key + "\": ");
+    if (at != std::string::npos)
+        json.erase(at, json.find('\n', at + 1) - at);
     return "{\n  \"" + key + "\": " + value + "," + json.substr(json.find('{') + 1);
 }
 
@@ -240,6 +245,49 @@ TEST(GptjConfig, RefusalsUseTheModelZooWording)
                    "This model currently does not support muP checkpoint conversion to HF.");
     RunResult r = convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "mup_base_hidden_size: 32"));
     EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+
+TEST(GptNeoxConfig, RefusalsUseTheModelZooWording)
+{
+    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json", hf_json_with("gpt_neox", "use_parallel_residual", "false")),
+                   "Can't convert config with use_parallel_residual=False. Only True is supported.");
+    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json", hf_json_with("gpt_neox", "rotary_emb_base", "20000")),
+                   "Can't convert config with rotary_emb_base=20000. Only 10000 is supported.");
+    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json",
+                                  hf_json_with("gpt_neox", "rope_scaling", R"({"type": "dynamic", "factor": 2.0})")),
+                   "Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently supported, but got type `dynamic`.");
+    expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", cs_yaml_with("gpt_neox", "position_embedding_type: alibi")),
+                   "Can't convert config with position_embedding_type=alibi. Only rotary is supported.");
+    expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", cs_yaml_with("gpt_neox", "mup_base_hidden_size: 32")),
+                   "This model currently does not support muP checkpoint conversion to HF.");
+    // The CS pre-defaults contradict the table (embedding_dropout_rate 0.1 must be 0.0), as in the Model Zoo.
+    std::string yaml = read_file(ref("gpt_neox", "hf_to_cs/config_to_cs-2.3.yaml"));
+    yaml.erase(yaml.find("    embedding_dropout_rate: 0.0\n"), std::string("    embedding_dropout_rate: 0.0\n").size());
+    expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", yaml),
+                   "Can't convert config with embedding_dropout_rate=0.1. Only 0.0 is supported.");
+}
+
+TEST(GptNeoxConfig, RopeScalingBothWays)
+{
+    TempDir in, out;
+    write_file(in / "config.json",
+               hf_json_with("gpt_neox", "rope_scaling", R"({"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32})"));
+    RunResult r = cli({"convert-config", "--model", "gpt-neox", "--src-fmt", "hf", "--tgt-fmt", "cs-2.4", "--config",
+                       (in / "config.json").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string yaml = read_file(out / "config_to_cs-2.4.yaml");
+    for (const char* line : {"pos_scaling_factor: 4.0", "pos_scaling_type: yarn", "original_max_position_embeddings: 32",
+                             "name: gpt-neox", "rotary_dim: 4"})
+        EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
+    r = cli({"convert-config", "--model", "gpt-neox", "--src-fmt", "cs-2.4", "--tgt-fmt", "hf", "--config",
+             (out / "config_to_cs-2.4.yaml").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    Node back = read_config(out / "config_to_cs-2.4_to_hf.json");
+    ASSERT_NE(back.find("rope_scaling"), nullptr);
+    EXPECT_EQ(back.find("rope_scaling")->find("type")->as_string(), "yarn");
+    EXPECT_EQ(back.find("rope_scaling")->find("original_max_position_embeddings")->as_int(), 32);
+    EXPECT_EQ(back.find("rotary_pct")->as_float(), 0.25);
 }
 
 } // namespace

@@ -329,6 +329,61 @@ protected:
 /// A config key spelled the same on both sides.
 inline Segment key(const std::string& k) { return eq(k, k); }
 
+/// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
+/// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
+/// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it.
+inline ConfigAction convert_rope_scaling()
+{
+    return config_action("convert_pi", [](ConfigContext& c, const std::string& o, const std::string& n) {
+        const ConstNode v = c.src[o];
+        if (c.from == kHfSide) {
+            if (!v.present() || v.is_null()) {
+                c.dst.entry(n).set(1.0);
+                return;
+            }
+            if (!v.is_map() || v["type"].kind() != CKPT_NODE_STRING)
+                throw ConfigConversionError("rope_scaling must be null or a dictionary with a 'type' string, found " +
+                                            Value::read(v).str());
+            std::string type = v["type"].as_string();
+            for (char& ch : type)
+                ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+            if (type != "linear" && type != "yarn" && type != "longrope")
+                throw ConfigConversionError("Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently "
+                                            "supported, but got type `" + type + "`.");
+            if (!v.has("factor"))
+                throw ConfigConversionError("rope_scaling of type " + type + " needs a 'factor'");
+            c.dst.entry(n).assign(v["factor"]);
+            c.dst.entry("pos_scaling_type").set(type);
+            if (type == "yarn") {
+                if (!v.has("original_max_position_embeddings"))
+                    throw ConfigConversionError("rope_scaling of type yarn needs 'original_max_position_embeddings'");
+                Node extra = c.dst.entry("pos_scaling_extra_args");
+                extra.make_map();
+                extra.entry("original_max_position_embeddings").assign(v["original_max_position_embeddings"]);
+            } else if (type == "longrope") {
+                Node extra = c.dst.entry("pos_scaling_extra_args");
+                extra.make_map();
+                for (size_t i = 0; i < v.size(); ++i)
+                    if (v.key_at(i) != "type" && v.key_at(i) != "factor")
+                        extra.entry(v.key_at(i)).assign(v.value_at(i));
+            }
+            return;
+        }
+        if (Value::read(v) == Value(1.0)) {
+            c.dst.entry(n).set_null();
+            return;
+        }
+        Node out = c.dst.entry(n);
+        out.make_map();
+        out.entry("type").set(config_string_or(c.src, "pos_scaling_type", "linear", "CS"));
+        out.entry("factor").assign(v);
+        const ConstNode extra = c.src["pos_scaling_extra_args"];
+        if (extra.is_map())
+            for (size_t i = 0; i < extra.size(); ++i)
+                out.entry(extra.key_at(i)).assign(extra.value_at(i));
+    });
+}
+
 // ---- the HF <-> CS converter -------------------------------------------------------------------
 
 /// What a decoder family declares.
