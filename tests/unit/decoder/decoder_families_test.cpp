@@ -185,7 +185,8 @@ TEST_P(DecoderFamily, NewerTargetsAndReleaseSteps)
 
 INSTANTIATE_TEST_SUITE_P(Families, DecoderFamily,
                          ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true},
-                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true}),
+                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true},
+                                           Family{"codegen", "codegen", "CodeGenForCausalLM", true}),
                          [](const ::testing::TestParamInfo<Family>& p) {
                              std::string name = p.param.model;
                              for (char& c : name)
@@ -205,10 +206,15 @@ RunResult convert_config(const std::string& model, const std::string& src, const
                 "--output-dir", out.path().string()});
 }
 
-/// The reference CS YAML of `fixture` with `line` appended to its model section.
+/// The reference CS YAML of `fixture` with `line` ("key: value") in its model section, in place
+/// of the reference's own line for the key.
 std::string cs_yaml_with(const std::string& fixture, const std::string& line)
 {
-    return read_file(ref(fixture, "hf_to_cs/config_to_cs-2.3.yaml")) + "    " + line + "\n";
+    std::string yaml = read_file(ref(fixture, "hf_to_cs/config_to_cs-2.3.yaml"));
+    const size_t at = yaml.find("\n    " + line.substr(0, line.find(':') + 1));
+    if (at != std::string::npos)
+        yaml.erase(at, yaml.find('\n', at + 1) - at);
+    return yaml + "    " + line + "\n";
 }
 
 /// The HF config.json of `fixture` (one key per line) with `"key": value` in front, in place of
@@ -288,6 +294,18 @@ TEST(GptNeoxConfig, RopeScalingBothWays)
     EXPECT_EQ(back.find("rope_scaling")->find("type")->as_string(), "yarn");
     EXPECT_EQ(back.find("rope_scaling")->find("original_max_position_embeddings")->as_int(), 32);
     EXPECT_EQ(back.find("rotary_pct")->as_float(), 0.25);
+}
+
+TEST(CodegenConfig, RefusalsUseTheModelZooWording)
+{
+    expect_refusal(convert_config("codegen", "hf", "cs-2.3", ".json", hf_json_with("codegen", "n_head", "2")),
+                   "HF Model doesn't support n_head < 4 because of hardcoded TPU constraint");
+    expect_refusal(convert_config("codegen", "cs-2.3", "hf", ".yaml", cs_yaml_with("codegen", "use_bias_in_output: false")),
+                   "Can't convert config with use_bias_in_output=False. Only True is supported.");
+    expect_refusal(convert_config("codegen", "cs-2.3", "hf", ".yaml", cs_yaml_with("codegen", "position_embedding_type: learned")),
+                   "Can't convert config with position_embedding_type=learned. Only rotary is supported.");
+    expect_refusal(convert_config("codegen", "hf", "cs-2.3", ".json", hf_json_with("codegen", "model_type", "\"gptj\"")),
+                   "Can't convert config with model_type=gptj. Only codegen is supported.");
 }
 
 } // namespace
