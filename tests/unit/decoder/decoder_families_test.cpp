@@ -5,10 +5,12 @@
 // and the config refusals with the Model Zoo's wording.
 #include "checkpoint_support.hpp"
 #include "config/config_file.hpp"
+#include "formats/safetensors/safetensors_writer.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <ostream>
 
 namespace ckpt::test {
@@ -54,6 +56,7 @@ struct Family {
     const char* fixture;  // tests/data/hf/<fixture>, tests/data/cs-ref/<fixture>
     const char* hf_class; // architectures of the HF output
     bool safetensors;     // the safetensors fixture holds every tensor (no tied alias dropped)
+    const char* oldest;   // the oldest CS release the Model Zoo converts the model to
 };
 
 void PrintTo(const Family& f, std::ostream* os) { *os << f.model; }
@@ -169,24 +172,30 @@ TEST_P(DecoderFamily, NewerTargetsAndReleaseSteps)
     EXPECT_TRUE(same_tensors(out / "cs29/pytorch_model_to_cs-2.9.mdl", ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
     const std::string yaml = read_file(out / "cs29/config_to_cs-2.9.yaml");
     EXPECT_EQ(yaml.find("mixed_precision"), std::string::npos) << yaml;
-    r = cli({"convert", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "cs-1.9", "--config",
+    const std::string oldest = f.oldest;
+    r = cli({"convert", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", oldest, "--config",
              ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml").string(),
              ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir", (out / "down").string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    const fs::path down_cfg = out / "down/config_to_cs-2.3_to_cs-1.9.yaml";
-    const fs::path down_ck = out / "down/pytorch_model_to_cs-2.3_to_cs-1.9.mdl";
+    const fs::path down_cfg = out / ("down/config_to_cs-2.3_to_" + oldest + ".yaml");
+    const fs::path down_ck = out / ("down/pytorch_model_to_cs-2.3_to_" + oldest + ".mdl");
     EXPECT_TRUE(same_tensors(down_ck, ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
-    r = cli({"convert", "--model", f.model, "--src-fmt", "cs-1.9", "--tgt-fmt", "cs-2.3", "--config", down_cfg.string(),
+    r = cli({"convert", "--model", f.model, "--src-fmt", oldest, "--tgt-fmt", "cs-2.3", "--config", down_cfg.string(),
              down_ck.string(), "--output-dir", (out / "up").string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_TRUE(same_tensors(out / "up/pytorch_model_to_cs-2.3_to_cs-1.9_to_cs-2.3.mdl",
+    EXPECT_TRUE(same_tensors(out / ("up/pytorch_model_to_cs-2.3_to_" + oldest + "_to_cs-2.3.mdl"),
                              ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
+    // Below the oldest release there is no converter.
+    r = cli({"convert", "--model", f.model, "--src-fmt", oldest, "--tgt-fmt", "cs-1.7", "--config", down_cfg.string(),
+             down_ck.string(), "--output-dir", (out / "older").string()});
+    EXPECT_NE(r.exit_code, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, DecoderFamily,
-                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true},
-                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true},
-                                           Family{"codegen", "codegen", "CodeGenForCausalLM", true}),
+                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true, "cs-1.9"},
+                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true, "cs-1.9"},
+                                           Family{"codegen", "codegen", "CodeGenForCausalLM", true, "cs-1.9"},
+                                           Family{"falcon", "falcon", "FalconForCausalLM", false, "cs-2.0"}),
                          [](const ::testing::TestParamInfo<Family>& p) {
                              std::string name = p.param.model;
                              for (char& c : name)
@@ -306,6 +315,112 @@ TEST(CodegenConfig, RefusalsUseTheModelZooWording)
                    "Can't convert config with position_embedding_type=learned. Only rotary is supported.");
     expect_refusal(convert_config("codegen", "hf", "cs-2.3", ".json", hf_json_with("codegen", "model_type", "\"gptj\"")),
                    "Can't convert config with model_type=gptj. Only codegen is supported.");
+}
+
+TEST(FalconConfig, RefusalsUseTheModelZooWording)
+{
+    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "alibi", "true")),
+                   "CS model doesn't support falcon with position_embedding_type = alibi");
+    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "parallel_attn", "false")),
+                   "HF config must have either new_decoder_architecture or parallel_attn as True");
+    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "position_embedding_type: alibi")),
+                   "HF model doesn't support falcon with position_embedding_type = alibi");
+    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "filter_size: 128")),
+                   "HF model only supports filter_size = 4 * hidden_size");
+    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "use_ffn_bias: true")),
+                   "All of the following CS parameters must be set the same in order to convert to HF");
+    std::string gqa = read_file(ref("falcon", "hf_to_cs/config_to_cs-2.3.yaml"));
+    gqa.replace(gqa.find("num_kv_groups: 1"), 16, "num_kv_groups: 2");
+    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", gqa),
+                   "HF's falcon doesn't support use_untied_layer_norm=False");
+    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "model_type", "\"RefinedWeb\"")),
+                   "the legacy RefinedWeb configs (model_type RefinedWeb) are not converted yet");
+    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "mup_base_hidden_size: 32")),
+                   "This model currently does not support muP checkpoint conversion to HF.");
+}
+
+/// A float32 tensor of `shape` holding start, start + 1, ... (a misplaced row shows).
+TensorPtr arange(std::vector<int64_t> shape, float start)
+{
+    int64_t n = 1;
+    for (int64_t d : shape)
+        n *= d;
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        v[static_cast<size_t>(i)] = start + static_cast<float>(i);
+    std::vector<std::byte> bytes(v.size() * sizeof(float));
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    return std::make_shared<MemoryTensor>(TensorInfo{DType::f32, std::move(shape)}, std::move(bytes));
+}
+
+float value_at(const TensorPtr& t, int64_t row, int64_t cols)
+{
+    const std::vector<std::byte> bytes = read_all(*t);
+    float v = 0;
+    std::memcpy(&v, bytes.data() + (row * cols) * sizeof(float), sizeof v);
+    return v;
+}
+
+/// Falcon's new decoder architecture (40B/180B) with grouped query attention: 4 heads in 2 kv
+/// groups, two norms per block. Made from the fixture by giving each layer a `[(4 + 2*2)*16, 64]`
+/// query_key_value of distinct values and ln_attn/ln_mlp norms.
+TEST(FalconGroupedQuery, SplitsPerGroupInterleavesAndRoundTrips)
+{
+    TempDir in, out;
+    std::vector<NamedTensor> tensors;
+    for (const auto& [name, t] : model_tensors(hf("falcon", "bin/pytorch_model.bin"))) {
+        const size_t at = name.find("input_layernorm");
+        if (name.find("query_key_value") != std::string::npos)
+            tensors.push_back({name, arange({128, 64}, name.find(".h.1.") != std::string::npos ? 1e5f : 0.0f)});
+        else if (at != std::string::npos) {
+            tensors.push_back({name.substr(0, at) + "ln_attn" + name.substr(at + 15), t});
+            tensors.push_back({name.substr(0, at) + "ln_mlp" + name.substr(at + 15), arange({64}, 7.0f)});
+        } else
+            tensors.push_back({name, t});
+    }
+    write_safetensors(in / "model.safetensors", tensors, {{"format", "pt"}});
+    std::string json = read_file(hf("falcon", "bin/config.json"));
+    for (const auto& [k, v] : {std::pair<std::string, std::string>{"new_decoder_architecture", "true"},
+                               {"num_kv_heads", "2"}, {"num_ln_in_parallel_attn", "2"}, {"multi_query", "false"}}) {
+        const size_t at = json.find("\"" + k + "\": ");
+        json.replace(at, json.find(',', at) - at, "\"" + k + "\": " + v);
+    }
+    write_file(in / "config.json", json);
+    RunResult r = cli({"convert", "--model", "falcon", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                       (in / "config.json").string(), (in / "model.safetensors").string(), "--output-dir",
+                       (out / "cs").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string yaml = read_file(out / "cs/config_to_cs-2.3.yaml");
+    EXPECT_NE(yaml.find("num_kv_groups: 2"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("use_untied_layer_norm: true"), std::string::npos) << yaml;
+    const auto cs = model_tensors(out / "cs/model_to_cs-2.3.mdl");
+    const std::string attn = "transformer_decoder.layers.0.self_attn.";
+    ASSERT_EQ(cs.at(attn + "proj_q_dense_layer.weight")->info().shape, (std::vector<int64_t>{64, 64}));
+    ASSERT_EQ(cs.at(attn + "proj_k_dense_layer.weight")->info().shape, (std::vector<int64_t>{32, 64}));
+    // Group g holds q heads 2g, 2g+1, then k, then v (16 rows each); q and k rows interleave the
+    // halves of a head: CS row r of a head is HF row r/2 (r even) or 8 + r/2 (r odd).
+    EXPECT_EQ(value_at(cs.at(attn + "proj_q_dense_layer.weight"), 3 * 16 + 5, 64), float((64 + 16 + 10) * 64));
+    EXPECT_EQ(value_at(cs.at(attn + "proj_k_dense_layer.weight"), 16 + 1, 64), float((64 + 32 + 8) * 64));
+    EXPECT_EQ(value_at(cs.at(attn + "proj_v_dense_layer.weight"), 3, 64), float((48 + 3) * 64));
+    EXPECT_TRUE(cs.count("transformer_decoder.layers.0.norm3.weight"));
+    r = cli({"convert", "--model", "falcon", "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
+             (out / "cs/config_to_cs-2.3.yaml").string(), (out / "cs/model_to_cs-2.3.mdl").string(), "--output-dir",
+             (out / "hf").string(), "--export-safetensors"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(same_tensors(out / "hf/model_to_cs-2.3_to_hf/model.safetensors.index.json", in / "model.safetensors"));
+    Node back = read_config(out / "hf/model_to_cs-2.3_to_hf/config.json");
+    EXPECT_TRUE(back.find("new_decoder_architecture")->as_bool());
+    EXPECT_EQ(back.find("num_kv_heads")->as_int(), 2);
+    EXPECT_EQ(back.find("num_ln_in_parallel_attn")->as_int(), 2);
+}
+
+TEST(DecoderList, ShowsEveryModelName)
+{
+    RunResult r = cli({"list", "--hide-notes"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* name : {"gptj", "gptj-headless", "codegen", "codegen-headless", "gpt-neox", "gpt-neox-headless",
+                             "falcon", "falcon-headless"})
+        EXPECT_NE(r.out.find(std::string("│ ") + name + " "), std::string::npos) << name;
 }
 
 } // namespace

@@ -390,6 +390,8 @@ inline ConfigAction convert_rope_scaling()
 struct DecoderFamily {
     std::string hf_class;          // "GPTJForCausalLM"
     std::string hf_headless_class; // "GPTJModel"
+    std::string hf_note_class;     // how the notes name the HF classes, when not hf_class: "FalconForCausalLM or RWForCausalLM"
+    std::string hf_headless_note_class; // likewise for the headless form
     std::string cs_class;          // how the notes name the CS model: "GPTJModel(with head)"
     std::string registry_name;     // `name` in cs-2.4+ configs
     std::string hf_base_prefix;    // prefix of the base model's keys in the LM form: "transformer."
@@ -429,7 +431,7 @@ public:
     DecoderHfCs(DecoderFamily family, bool headless, std::vector<std::string> formats, bool mup,
                 std::string note_tail = {})
         : Converter({"hf"}, formats,
-                    "hf " + (headless ? family.hf_headless_class : family.hf_class) + " <-> " + join(formats) + " " +
+                    "hf " + note_class(family, headless) + " <-> " + join(formats) + " " +
                         family.cs_class + note_tail + (headless ? std::string("\n") + headless_note() : "")),
           m_family(std::move(family)), m_headless(headless), m_mup(mup), m_config(m_family.config()),
           m_rules(m_family.rules(headless))
@@ -487,6 +489,12 @@ public:
     }
 
 private:
+    static std::string note_class(const DecoderFamily& f, bool headless)
+    {
+        const std::string& note = headless ? f.hf_headless_note_class : f.hf_note_class;
+        return !note.empty() ? note : headless ? f.hf_headless_class : f.hf_class;
+    }
+
     /// HF -> CS of a headless model: the CS head is the embedding when tied, else a fresh
     /// N(0, 0.02) draw, plus a zero bias when the CS model has one (spec/mappings.md §1.4).
     void add_lm_head(CheckpointContext& c) const
