@@ -147,6 +147,8 @@ std::shared_ptr<DecoderConfig> falcon_config()
 {
     auto t = std::make_shared<DecoderConfig>();
     const ConfigAction copy = rename_key();
+    // Release tags: pos_scaling_factor from 2.1 (this converter's first release);
+    // pos_scaling_type / pos_scaling_extra_args from 2.4, gated by convert_rope_scaling.
     t->rules.add({eq("rope_scaling", "pos_scaling_factor")}, convert_rope_scaling())
         .add({eq("", "pos_scaling_extra_args")}, ConfigAction{})
         .add({eq("", "pos_scaling_type")}, ConfigAction{})

@@ -33,6 +33,8 @@ std::shared_ptr<DecoderConfig> neox_config()
 {
     auto t = std::make_shared<DecoderConfig>();
     const ConfigAction copy = rename_key();
+    // Release tags: pos_scaling_factor from 2.1 (this converter's first release);
+    // pos_scaling_type / pos_scaling_extra_args from 2.4, gated by convert_rope_scaling.
     t->rules.add({eq("rope_scaling", "pos_scaling_factor")}, convert_rope_scaling())
         .add({eq("", "pos_scaling_extra_args")}, ConfigAction{})
         .add({eq("", "pos_scaling_type")}, ConfigAction{})
@@ -72,23 +74,8 @@ std::shared_ptr<DecoderConfig> neox_config()
                             {"rotary_pct", 0.25},         {"rotary_emb_base", 10000},   {"max_position_embeddings", 2048},
                             {"initializer_range", 0.02},  {"layer_norm_eps", 1e-05},    {"tie_word_embeddings", false},
                             {"use_parallel_residual", true}, {"rope_scaling", nullptr}};
-    // As in the Model Zoo, embedding_dropout_rate 0.1 and use_untied_layer_norm False contradict
-    // the assertions: a CS config must state them (spec/mappings.md §5).
-    t->pre_defaults[kCs] = {{"max_position_embeddings", 1024},
-                            {"embedding_dropout_rate", 0.1},
-                            {"share_embedding_weights", true},
-                            {"residual_dropout_rate", 0.1},
-                            {"nonlinearity", "gelu"},
-                            {"layer_norm_epsilon", 1e-05},
-                            {"use_ffn_bias", false},
-                            {"use_untied_layer_norm", false},
-                            {"attention_dropout_rate", 0.1},
-                            {"use_projection_bias_in_attention", true},
-                            {"use_ffn_bias_in_attention", true},
-                            {"initializer_range", 0.02},
-                            {"use_bias_in_output", false},
-                            {"norm_first", true},
-                            {"pos_scaling_factor", 1.0}};
+    t->pre_defaults[kCs] = gptj_model_cs_defaults();
+    t->pre_defaults[kCs].emplace_back("pos_scaling_factor", 1.0);
     t->post_defaults[kHf] = {{"rotary_pct", 1.0}, {"rotary_emb_base", 10000}, {"model_type", "gpt_neox"}};
     t->post_defaults[kCs] = {{"attention_type", "scaled_dot_product"},
                              {"use_untied_layer_norm", true},

@@ -76,22 +76,7 @@ std::shared_ptr<DecoderConfig> gptj_style_config(bool codegen)
                             {"activation_function", "gelu_new"}, {"resid_pdrop", dropout}, {"embd_pdrop", dropout},
                             {"attn_pdrop", dropout},       {"initializer_range", 0.02}, {"layer_norm_epsilon", 1e-05},
                             {"tie_word_embeddings", false}};
-    // Beware: use_ffn_bias False and the bias flags True contradict the asserts above, so a CS
-    // config must state them (the Model Zoo's defaults, kept; spec/mappings.md §5).
-    t->pre_defaults[kCs] = {{"max_position_embeddings", 1024},
-                            {"embedding_dropout_rate", 0.1},
-                            {"share_embedding_weights", true},
-                            {"residual_dropout_rate", 0.1},
-                            {"nonlinearity", "gelu"},
-                            {"layer_norm_epsilon", 1e-05},
-                            {"use_ffn_bias", false},
-                            {"use_untied_layer_norm", false},
-                            {"attention_dropout_rate", 0.1},
-                            {"use_projection_bias_in_attention", true},
-                            {"use_ffn_bias_in_attention", true},
-                            {"initializer_range", 0.02},
-                            {"use_bias_in_output", false},
-                            {"norm_first", true}};
+    t->pre_defaults[kCs] = gptj_model_cs_defaults();
     t->post_defaults[kHf] = {{"model_type", Value(name)}};
     t->post_defaults[kCs] = {{"use_untied_layer_norm", false},
                              {"use_ffn_bias_in_attention", false},

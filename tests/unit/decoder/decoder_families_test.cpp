@@ -243,44 +243,109 @@ void expect_refusal(const RunResult& r, const std::string& message)
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
 }
 
-TEST(GptjConfig, RefusalsUseTheModelZooWording)
+/// A config the Model Zoo refuses: the fixture's HF config.json or reference CS YAML with `key`
+/// set to `value` (JSON or YAML text), converted `src` -> `tgt`, fails with `message`.
+struct Refusal {
+    const char* model;
+    const char* fixture;
+    const char* src;
+    const char* tgt;
+    const char* key;
+    const char* value;
+    const char* message;
+};
+
+// clang-format off
+const Refusal kRefusals[] = {
+    {"gptj", "gptj", "cs-2.3", "hf", "position_embedding_type", "learned",
+     "CS GPT-J must use rotary embeddings, but got position_embedding_type=learned"},
+    {"gptj", "gptj", "hf", "cs-2.3", "rotary", "false",
+     "HF GPT-J must use rotary embeddings, but got rotary=False"},
+    {"gptj", "gptj", "hf", "cs-2.3", "scale_attn_weights", "false",
+     "Can't convert config with scale_attn_weights=False. Only True is supported."},
+    {"gptj", "gptj", "cs-2.3", "hf", "norm_type", "rmsnorm",
+     "Can't convert config with norm_type=rmsnorm. Only layernorm is supported."},
+    {"gptj", "gptj", "cs-2.3", "hf", "use_untied_layer_norm", "true",
+     "Can't convert config with use_untied_layer_norm=True. Only False is supported."},
+    {"gptj", "gptj", "cs-2.2", "hf", "mup_base_hidden_size", "32",
+     "This model currently does not support muP checkpoint conversion to HF."},
+    {"gpt-neox", "gpt_neox", "hf", "cs-2.3", "use_parallel_residual", "false",
+     "Can't convert config with use_parallel_residual=False. Only True is supported."},
+    {"gpt-neox", "gpt_neox", "hf", "cs-2.3", "rotary_emb_base", "20000",
+     "Can't convert config with rotary_emb_base=20000. Only 10000 is supported."},
+    {"gpt-neox", "gpt_neox", "hf", "cs-2.3", "rope_scaling", R"({"type": "dynamic", "factor": 2.0})",
+     "Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently supported, but got type `dynamic`."},
+    {"gpt-neox", "gpt_neox", "cs-2.3", "hf", "position_embedding_type", "alibi",
+     "Can't convert config with position_embedding_type=alibi. Only rotary is supported."},
+    {"gpt-neox", "gpt_neox", "hf", "cs-2.3", "rope_scaling", R"({"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32})",
+     "rope_scaling type `yarn` needs pos_scaling_type, which first appears in Release 2.4.0; cs-2.3 has only linear scaling."},
+    {"falcon", "falcon", "hf", "cs-2.2", "rope_scaling", R"({"type": "longrope", "factor": 4.0})",
+     "rope_scaling type `longrope` needs pos_scaling_type, which first appears in Release 2.4.0; cs-2.2 has only linear"},
+    {"gpt-neox", "gpt_neox", "cs-2.3", "hf", "mup_base_hidden_size", "32",
+     "This model currently does not support muP checkpoint conversion to HF."},
+    {"codegen", "codegen", "hf", "cs-2.3", "n_head", "2",
+     "HF Model doesn't support n_head < 4 because of hardcoded TPU constraint"},
+    {"codegen", "codegen", "cs-2.3", "hf", "use_bias_in_output", "false",
+     "Can't convert config with use_bias_in_output=False. Only True is supported."},
+    {"codegen", "codegen", "cs-2.3", "hf", "position_embedding_type", "learned",
+     "Can't convert config with position_embedding_type=learned. Only rotary is supported."},
+    {"codegen", "codegen", "hf", "cs-2.3", "model_type", "\"gptj\"",
+     "Can't convert config with model_type=gptj. Only codegen is supported."},
+    {"falcon", "falcon", "hf", "cs-2.3", "alibi", "true",
+     "CS model doesn't support falcon with position_embedding_type = alibi"},
+    {"falcon", "falcon", "hf", "cs-2.3", "parallel_attn", "false",
+     "HF config must have either new_decoder_architecture or parallel_attn as True"},
+    {"falcon", "falcon", "cs-2.3", "hf", "position_embedding_type", "alibi",
+     "HF model doesn't support falcon with position_embedding_type = alibi"},
+    {"falcon", "falcon", "cs-2.3", "hf", "filter_size", "128",
+     "HF model only supports filter_size = 4 * hidden_size"},
+    {"falcon", "falcon", "cs-2.3", "hf", "use_ffn_bias", "true",
+     "All of the following CS parameters must be set the same in order to convert to HF"},
+    {"falcon", "falcon", "hf", "cs-2.3", "model_type", "\"RefinedWeb\"",
+     "the legacy RefinedWeb configs (model_type RefinedWeb) are not converted yet"},
+    {"falcon", "falcon", "cs-2.3", "hf", "mup_base_hidden_size", "32",
+     "This model currently does not support muP checkpoint conversion to HF."},
+};
+// clang-format on
+
+TEST(DecoderConfig, RefusalsUseTheModelZooWording)
 {
-    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "position_embedding_type: learned")),
-                   "CS GPT-J must use rotary embeddings, but got position_embedding_type=learned");
-    expect_refusal(convert_config("gptj", "hf", "cs-2.3", ".json", hf_json_with("gptj", "rotary", "false")),
-                   "HF GPT-J must use rotary embeddings, but got rotary=False");
-    expect_refusal(convert_config("gptj", "hf", "cs-2.3", ".json", hf_json_with("gptj", "scale_attn_weights", "false")),
-                   "Can't convert config with scale_attn_weights=False. Only True is supported.");
-    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "norm_type: rmsnorm")),
-                   "Can't convert config with norm_type=rmsnorm. Only layernorm is supported.");
-    expect_refusal(convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "use_untied_layer_norm: true")),
-                   "Can't convert config with use_untied_layer_norm=True. Only False is supported.");
-    // muP folds only from cs-2.3 on (Converter_GPTJ_*_HF_CS23); the cs-2.0 ... 2.2 converters refuse it.
-    expect_refusal(convert_config("gptj", "cs-2.2", "hf", ".yaml", cs_yaml_with("gptj", "mup_base_hidden_size: 32")),
-                   "This model currently does not support muP checkpoint conversion to HF.");
+    for (const Refusal& row : kRefusals) {
+        const bool from_hf = std::string(row.src) == "hf";
+        const std::string text = from_hf ? hf_json_with(row.fixture, row.key, row.value)
+                                         : cs_yaml_with(row.fixture, std::string(row.key) + ": " + row.value);
+        SCOPED_TRACE(std::string(row.model) + " " + row.key + "=" + row.value);
+        expect_refusal(convert_config(row.model, row.src, row.tgt, from_hf ? ".json" : ".yaml", text), row.message);
+    }
+}
+
+TEST(GptjConfig, MupFoldsFromCs23On)
+{
+    // Converter_GPTJ_*_HF_CS23 folds muP; the cs-2.0 ... 2.2 converters refuse it (a table row above).
     RunResult r = convert_config("gptj", "cs-2.3", "hf", ".yaml", cs_yaml_with("gptj", "mup_base_hidden_size: 32"));
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 
-TEST(GptNeoxConfig, RefusalsUseTheModelZooWording)
+TEST(GptNeoxConfig, CsPreDefaultsContradictTheTable)
 {
-    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json", hf_json_with("gpt_neox", "use_parallel_residual", "false")),
-                   "Can't convert config with use_parallel_residual=False. Only True is supported.");
-    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json", hf_json_with("gpt_neox", "rotary_emb_base", "20000")),
-                   "Can't convert config with rotary_emb_base=20000. Only 10000 is supported.");
-    expect_refusal(convert_config("gpt-neox", "hf", "cs-2.3", ".json",
-                                  hf_json_with("gpt_neox", "rope_scaling", R"({"type": "dynamic", "factor": 2.0})")),
-                   "Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently supported, but got type `dynamic`.");
-    expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", cs_yaml_with("gpt_neox", "position_embedding_type: alibi")),
-                   "Can't convert config with position_embedding_type=alibi. Only rotary is supported.");
-    expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", cs_yaml_with("gpt_neox", "mup_base_hidden_size: 32")),
-                   "This model currently does not support muP checkpoint conversion to HF.");
     // The CS pre-defaults contradict the table (embedding_dropout_rate 0.1 must be 0.0), as in the Model Zoo.
     std::string yaml = read_file(ref("gpt_neox", "hf_to_cs/config_to_cs-2.3.yaml"));
     yaml.erase(yaml.find("    embedding_dropout_rate: 0.0\n"), std::string("    embedding_dropout_rate: 0.0\n").size());
     expect_refusal(convert_config("gpt-neox", "cs-2.3", "hf", ".yaml", yaml),
                    "Can't convert config with embedding_dropout_rate=0.1. Only 0.0 is supported.");
+}
+
+TEST(GptNeoxConfig, LinearRopeScalingForCs23HasNoTypeKey)
+{
+    TempDir in, out;
+    write_file(in / "config.json", hf_json_with("gpt_neox", "rope_scaling", R"({"type": "linear", "factor": 2.0})"));
+    RunResult r = cli({"convert-config", "--model", "gpt-neox", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                       (in / "config.json").string(), "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string yaml = read_file(out / "config_to_cs-2.3.yaml");
+    EXPECT_NE(yaml.find("pos_scaling_factor: 2.0"), std::string::npos) << yaml;
+    EXPECT_EQ(yaml.find("pos_scaling_type"), std::string::npos) << yaml;
 }
 
 TEST(GptNeoxConfig, RopeScalingBothWays)
@@ -305,38 +370,13 @@ TEST(GptNeoxConfig, RopeScalingBothWays)
     EXPECT_EQ(back.find("rotary_pct")->as_float(), 0.25);
 }
 
-TEST(CodegenConfig, RefusalsUseTheModelZooWording)
-{
-    expect_refusal(convert_config("codegen", "hf", "cs-2.3", ".json", hf_json_with("codegen", "n_head", "2")),
-                   "HF Model doesn't support n_head < 4 because of hardcoded TPU constraint");
-    expect_refusal(convert_config("codegen", "cs-2.3", "hf", ".yaml", cs_yaml_with("codegen", "use_bias_in_output: false")),
-                   "Can't convert config with use_bias_in_output=False. Only True is supported.");
-    expect_refusal(convert_config("codegen", "cs-2.3", "hf", ".yaml", cs_yaml_with("codegen", "position_embedding_type: learned")),
-                   "Can't convert config with position_embedding_type=learned. Only rotary is supported.");
-    expect_refusal(convert_config("codegen", "hf", "cs-2.3", ".json", hf_json_with("codegen", "model_type", "\"gptj\"")),
-                   "Can't convert config with model_type=gptj. Only codegen is supported.");
-}
 
-TEST(FalconConfig, RefusalsUseTheModelZooWording)
+TEST(FalconConfig, GroupedQueryNeedsUntiedNorms)
 {
-    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "alibi", "true")),
-                   "CS model doesn't support falcon with position_embedding_type = alibi");
-    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "parallel_attn", "false")),
-                   "HF config must have either new_decoder_architecture or parallel_attn as True");
-    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "position_embedding_type: alibi")),
-                   "HF model doesn't support falcon with position_embedding_type = alibi");
-    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "filter_size: 128")),
-                   "HF model only supports filter_size = 4 * hidden_size");
-    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "use_ffn_bias: true")),
-                   "All of the following CS parameters must be set the same in order to convert to HF");
     std::string gqa = read_file(ref("falcon", "hf_to_cs/config_to_cs-2.3.yaml"));
     gqa.replace(gqa.find("num_kv_groups: 1"), 16, "num_kv_groups: 2");
     expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", gqa),
                    "HF's falcon doesn't support use_untied_layer_norm=False");
-    expect_refusal(convert_config("falcon", "hf", "cs-2.3", ".json", hf_json_with("falcon", "model_type", "\"RefinedWeb\"")),
-                   "the legacy RefinedWeb configs (model_type RefinedWeb) are not converted yet");
-    expect_refusal(convert_config("falcon", "cs-2.3", "hf", ".yaml", cs_yaml_with("falcon", "mup_base_hidden_size: 32")),
-                   "This model currently does not support muP checkpoint conversion to HF.");
 }
 
 /// A float32 tensor of `shape` holding start, start + 1, ... (a misplaced row shows).

@@ -329,9 +329,27 @@ protected:
 /// A config key spelled the same on both sides.
 inline Segment key(const std::string& k) { return eq(k, k); }
 
+/// The defaults every Model Zoo config converter of a CS GPTJModel (GPT-J, CodeGen, GPT-NeoX)
+/// inserts into a CS config before converting it to HF. Some contradict those converters' own
+/// assertions (`use_ffn_bias: false`; for NeoX `embedding_dropout_rate: 0.1`,
+/// `use_untied_layer_norm: false`), so a CS config must state those keys, as upstream.
+inline TableConfigConverter::Defaults gptj_model_cs_defaults()
+{
+    return {{"max_position_embeddings", 1024},       {"embedding_dropout_rate", 0.1},
+            {"share_embedding_weights", true},       {"residual_dropout_rate", 0.1},
+            {"nonlinearity", "gelu"},                {"layer_norm_epsilon", 1e-05},
+            {"use_ffn_bias", false},                 {"use_untied_layer_norm", false},
+            {"attention_dropout_rate", 0.1},         {"use_projection_bias_in_attention", true},
+            {"use_ffn_bias_in_attention", true},     {"initializer_range", 0.02},
+            {"use_bias_in_output", false},           {"norm_first", true}};
+}
+
 /// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
 /// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
 /// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it.
+/// Release gate: `pos_scaling_type` and `pos_scaling_extra_args` first appear in Release 2.4.0
+/// (2.1 ... 2.3 know linear scaling only, as `pos_scaling_factor`), so a cs-2.1 ... cs-2.3 target
+/// gets no type key and refuses yarn and longrope rather than write keys it would ignore.
 inline ConfigAction convert_rope_scaling()
 {
     return config_action("convert_pi", [](ConfigContext& c, const std::string& o, const std::string& n) {
@@ -352,7 +370,15 @@ inline ConfigAction convert_rope_scaling()
                                             "supported, but got type `" + type + "`.");
             if (!v.has("factor"))
                 throw ConfigConversionError("rope_scaling of type " + type + " needs a 'factor'");
+            const auto release = cs_version(c.req.tgt_fmt);
+            const bool typed = !release || *release >= std::make_pair(2, 4);
+            if (!typed && type != "linear")
+                throw ConfigConversionError("rope_scaling type `" + type + "` needs pos_scaling_type, which first "
+                                            "appears in Release 2.4.0; " + c.req.tgt_fmt + " has only linear scaling. "
+                                            "Convert to cs-2.4 or later.");
             c.dst.entry(n).assign(v["factor"]);
+            if (!typed)
+                return;
             c.dst.entry("pos_scaling_type").set(type);
             if (type == "yarn") {
                 if (!v.has("original_max_position_embeddings"))
