@@ -51,6 +51,22 @@ void finish_common(const po::variables_map& vm, const host::Registry& registry, 
                                          did_you_mean(value, formats)));
 }
 
+/// Sends std::cout to stderr for its lifetime (when `enabled`).
+class StdoutToStderr {
+public:
+    explicit StdoutToStderr(bool enabled) : m_saved(enabled ? std::cout.rdbuf(std::cerr.rdbuf()) : nullptr) {}
+    ~StdoutToStderr()
+    {
+        if (m_saved)
+            std::cout.rdbuf(m_saved);
+    }
+    StdoutToStderr(const StdoutToStderr&) = delete;
+    StdoutToStderr& operator=(const StdoutToStderr&) = delete;
+
+private:
+    std::streambuf* m_saved;
+};
+
 int conversion_failed(const ConversionError& e)
 {
     log::error("{}", e.what());
@@ -120,10 +136,15 @@ int cmd_convert(const Args& args)
     const log::WarningCapture warnings(json);
     const auto start = std::chrono::steady_clock::now();
     convert::Result res;
-    try {
-        res = convert::convert_checkpoint(s.registry, s.records, r);
-    } catch (const ConversionError& e) {
-        return conversion_failed(e);
+    {
+        // With --json, stdout carries the JSON object alone: what the conversion prints there
+        // (the --dry-run plan) goes to stderr.
+        const StdoutToStderr redirect(json);
+        try {
+            res = convert::convert_checkpoint(s.registry, s.records, r);
+        } catch (const ConversionError& e) {
+            return conversion_failed(e);
+        }
     }
     if (json) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -151,6 +172,8 @@ int cmd_convert(const Args& args)
             out.output("config", res.config);
         }
         out.end_array();
+        if (r.dry_run)
+            out.member("would_write", std::vector<std::string>{res.checkpoint.string(), res.config.string()});
         out.member("warnings", warnings.warnings());
         out.member("seconds", seconds);
         out.end_object();

@@ -217,14 +217,26 @@ TEST(Json, ConvertAndRepackPrintOneObjectAScriptCanRead)
     EXPECT_TRUE(j["warnings"].IsArray());
     EXPECT_GE(j["seconds"].GetDouble(), 0.0);
 
-    // Warnings are collected into the object (a generic release step warns), and a sharded
-    // repack lists every file it wrote.
-    auto step = cli({"convert", (dir / "llama_to_cs-2.3.mdl").string(), "--config", (dir / "llama_to_cs-2.3.yaml").string(),
-                     "--model", "llama", "--src-fmt", "cs-2.3", "--tgt-fmt", "cs-2.4", "--json"});
-    if (step.exit_code == 0) {
-        auto s = parse(step.out);
-        EXPECT_TRUE(s["warnings"].IsArray());
-    }
+    // A dry run prints its plan to stderr, so stdout stays one JSON object.
+    auto dry = cli({"convert", folder.string(), "--model", "llama", "--src-fmt", "hf", "--tgt-fmt", "cs-2.4", "--json",
+                    "--dry-run"});
+    ASSERT_EQ(dry.exit_code, 0) << dry.err;
+    auto d = parse(dry.out);
+    EXPECT_EQ(d["outputs"].Size(), 0u);
+    EXPECT_EQ(std::string(d["would_write"][0].GetString()), (dir / "llama_to_cs-2.4.mdl").string());
+    EXPECT_TRUE(contains(dry.err, "Conversion path: hf -> cs-2.4")) << dry.err;
+    EXPECT_FALSE(fs::exists(dir / "llama_to_cs-2.4.mdl"));
+
+    // Warnings are collected into the object (and still printed on stderr).
+    auto warned = cli({"repack", data_path("dtype/edge_cases.safetensors").string(), (dir / "e16.safetensors").string(),
+                       "--dtype", "float16", "--json"});
+    ASSERT_EQ(warned.exit_code, 0) << warned.err;
+    auto w = parse(warned.out);
+    ASSERT_TRUE(w["warnings"].IsArray());
+    ASSERT_GE(w["warnings"].Size(), 1u);
+    EXPECT_TRUE(contains(w["warnings"][0].GetString(), "written as infinity")) << warned.out;
+    EXPECT_STREQ(w["dtype"].GetString(), "float16");
+    EXPECT_EQ(w["outputs"][0]["tensors"].GetUint64(), 5u);
     auto rp = cli({"repack", folder.string(), (dir / "shards").string(), "--shard-size", "100KB", "--json"});
     ASSERT_EQ(rp.exit_code, 0) << rp.err;
     auto p = parse(rp.out);
