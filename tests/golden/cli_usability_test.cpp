@@ -281,18 +281,24 @@ TEST(Json, ListAndPluginsGiveAliasesAsData)
 TEST(UsageErrors, SuggestionsSentencesAndExitCode2)
 {
     const std::string ck = data_path("hf/gpt2/safetensors").string();
-    auto model = cli({"convert", ck, "--model", "gtp2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3"});
-    EXPECT_EQ(model.exit_code, 2);
-    EXPECT_TRUE(contains(model.err, "The model gtp2 is not supported. Did you mean 'gpt2'?")) << model.err;
-    auto fmt = cli({"convert", ck, "--model", "gpt2", "--src-fmt", "hff", "--tgt-fmt", "cs-2.3"});
-    EXPECT_EQ(fmt.exit_code, 2);
-    EXPECT_TRUE(contains(fmt.err, "Did you mean 'hf'?")) << fmt.err;
-    auto tgt = cli({"convert", ck, "--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs2.3"});
-    EXPECT_EQ(tgt.exit_code, 2);
-    EXPECT_TRUE(contains(tgt.err, "Did you mean 'cs-2.3'?")) << tgt.err;
-    auto flag = cli({"convert", ck, "--modle", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3"});
-    EXPECT_EQ(flag.exit_code, 2);
-    EXPECT_TRUE(contains(flag.err, "unknown option --modle. Did you mean '--model'?")) << flag.err;
+    const std::vector<std::string> head{"convert", ck};
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    } cases[] = {
+        {{"--model", "gtp2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3"},
+         "The model gtp2 is not supported. Did you mean 'gpt2'?"},
+        {{"--model", "gpt2", "--src-fmt", "hff", "--tgt-fmt", "cs-2.3"}, "Did you mean 'hf'?"},
+        {{"--model", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs2.3"}, "Did you mean 'cs-2.3'?"},
+        {{"--modle", "gpt2", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3"}, "unknown option --modle. Did you mean '--model'?"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> args = head;
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        auto r = cli(args);
+        EXPECT_EQ(r.exit_code, 2) << c.message;
+        EXPECT_TRUE(contains(r.err, c.message)) << r.err;
+    }
     auto dtype = cli({"repack", ck, "x.safetensors", "--dtype", "float61"});
     EXPECT_EQ(dtype.exit_code, 2);
     EXPECT_TRUE(contains(dtype.err, "Did you mean 'float16'?")) << dtype.err;
