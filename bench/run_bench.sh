@@ -91,7 +91,8 @@ for spec in "repack safetensors → .bin|$work/c/model.safetensors|$work/o.bin|"
             "repack .bin → safetensors|$work/c/pytorch_model.bin|$work/o.safetensors|" \
             "repack safetensors → .mdl (uncompressed)|$work/c/model.safetensors|$work/o.mdl|--uncompressed" \
             "repack safetensors → .mdl (LZ4)|$work/c/model.safetensors|$work/o.mdl|" \
-            "repack .mdl (LZ4) → safetensors|$work/c/model.mdl|$work/o.safetensors|"; do
+            "repack .mdl (LZ4) → safetensors|$work/c/model.mdl|$work/o.safetensors|" \
+            "repack safetensors → safetensors --dtype bfloat16 (F32 cast while streaming)|$work/c/model.safetensors|$work/o.safetensors|--dtype bfloat16"; do
     IFS='|' read -r label in out flag <<<"$spec"
     read -r s r p < <(measure "$out" "$exe" repack "$in" "$out" -q $flag)
     row "$label" "$bytes" "$s" "$r" "$p" "$cps"

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// What every sub-command shares: common flags, argument parsing, plugin loading, JSON output.
+// What every sub-command shares: common flags, argument parsing, plugin loading.
 #pragma once
 
+#include "core/dtype.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "plugins/registry.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <filesystem>
+#include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,32 +18,51 @@ namespace ckpt::cli {
 
 namespace po = boost::program_options;
 
-/// Flags accepted by every sub-command.
+/// Flags accepted by every sub-command (and before it: `ckptconv -v convert ...`).
 struct CommonOptions {
     std::vector<std::string> plugin_dirs;
     bool quiet = false;
     bool verbose = false;
+    std::optional<std::string> threads; // checked by apply_common
 };
 
-/// A sub-command's parser: its own options, positionals and usage line.
+/// A sub-command's parser: its own options, positionals and usage line. The option definitions
+/// are the single source of `--help`, the manual page (`--help-man`) and the shell completion
+/// (`--complete-flags`).
 class Parser {
 public:
-    Parser(std::string usage, std::string summary);
+    /// `command` is the sub-command's name ("convert"); `usage` its synopsis after "ckptconv".
+    Parser(std::string command, std::string usage, std::string summary);
     po::options_description& options() { return m_options; }
-    po::positional_options_description& positional() { return m_positional; }
-    /// Adds --plugin-dir, -q, -v.
+    /// Declares the next positional argument: `name` is an option of options(), shown as
+    /// `metavar` in messages ("CHECKPOINT").
+    void positional(const std::string& name, const std::string& metavar);
+    /// Adds --plugin-dir, -q, -v, --threads.
     void add_common(CommonOptions& common);
-    /// Parses `args` (without the sub-command name). Returns false when --help was printed.
-    /// Throws UsageError for unknown or malformed flags.
+    /// Parses `args` (without the sub-command name). Returns false when it printed what was asked
+    /// instead of running (--help, --help-man, --complete-flags). Throws UsageError, in a
+    /// sentence naming the flag or argument, for unknown, missing or malformed ones.
     bool parse(const std::vector<std::string>& args, po::variables_map& vm);
 
+    /// The sub-command's help as `--help` prints it.
+    void print_help(std::ostream& out) const;
+    /// The sub-command's manual page in roff (man(7)).
+    void print_man(std::ostream& out) const;
+
 private:
+    std::string usage_error(const po::error& e) const;
+    std::string m_command;
     std::string m_usage;
     std::string m_summary;
     po::options_description m_options;
     po::positional_options_description m_positional;
+    std::vector<std::pair<std::string, std::string>> m_positional_names; // option, METAVAR
     CommonOptions* m_common = nullptr;
 };
+
+/// Applies -q/-v and the thread budget (--threads, else CKPTCONV_THREADS). Throws UsageError for
+/// a thread count that is not a whole number from 1 to 4096.
+void apply_common(const CommonOptions& common);
 
 /// Plugins loaded and indexed for one command.
 struct Session {
@@ -53,7 +75,15 @@ struct Session {
 /// warnings when `warn` (the `plugins` command reports them itself).
 Session load_session(const CommonOptions& common, bool warn = true);
 
-/// Escapes a string for JSON output.
-std::string json_quote(std::string_view s);
+/// Every format name a user may type for --src-fmt / --tgt-fmt, for suggestions and completion.
+std::vector<std::string> format_names();
+
+/// The registered spelling of `model`; throws UsageError ("The model X is not supported.", a
+/// suggestion, the supported models) when no plugin knows it.
+std::string require_model(const host::Registry& registry, const std::string& model);
+
+/// The dtype --dtype names; nullopt for an empty value; UsageError (with a suggestion) for a
+/// name other than float32, bfloat16, float16.
+std::optional<DType> parse_dtype_option(const std::string& value);
 
 } // namespace ckpt::cli

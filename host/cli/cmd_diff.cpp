@@ -3,6 +3,7 @@
 // tensor bytes in bounded chunks.
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 
 #include "core/element_convert.hpp"
 #include "core/error.hpp"
@@ -80,16 +81,17 @@ int cmd_diff(const Args& args)
     std::string left, right;
     double atol_value = 0;
     bool json = false;
-    Parser p("ckptconv diff LEFT RIGHT [--atol X] [--json]",
+    Parser p("diff", "ckptconv diff LEFT RIGHT [--atol X] [--json]",
              "Compares two checkpoints entry by entry (any containers: safetensors, .bin, .mdl, sharded "
-             "index). Tensors must have the same dtype and shape and equal bytes, or, with --atol, "
+             "index, Hugging Face model folder). Tensors must have the same dtype and shape and equal bytes, or, with --atol, "
              "float values within X of each other. Exit 0 when the checkpoints are the same, 1 when they "
              "differ.");
     p.options().add_options()("left", po::value<std::string>(&left)->required(), "first checkpoint")(
         "right", po::value<std::string>(&right)->required(), "second checkpoint")(
         "atol", po::value<double>(&atol_value), "absolute tolerance for floating-point tensors")(
         "json", po::bool_switch(&json), "print the differences as JSON");
-    p.positional().add("left", 1).add("right", 1);
+    p.positional("left", "LEFT");
+    p.positional("right", "RIGHT");
     p.add_common(common);
     po::variables_map vm;
     if (!p.parse(args, vm))
@@ -110,7 +112,7 @@ int cmd_diff(const Args& args)
     std::map<std::string, const Node*> mb(lb.begin(), lb.end());
     std::map<std::string, const Node*> ma(la.begin(), la.end());
     std::vector<std::string> only_left, only_right, differences;
-    std::vector<std::string> json_items;
+    std::vector<std::pair<std::string, std::string>> json_items; // name, why
     for (const auto& [name, na] : la) {
         auto it = mb.find(name);
         if (it == mb.end()) {
@@ -137,7 +139,7 @@ int cmd_diff(const Args& args)
         }
         if (!why.empty()) {
             differences.push_back(fmt::format("{}: {}", name, why));
-            json_items.push_back(fmt::format("{{\"name\": {}, \"difference\": {}}}", json_quote(name), json_quote(why)));
+            json_items.emplace_back(name, why);
         }
     }
     for (const auto& [name, nb] : lb)
@@ -146,15 +148,22 @@ int cmd_diff(const Args& args)
 
     const bool same = only_left.empty() && only_right.empty() && differences.empty();
     if (json) {
-        auto list = [](const std::vector<std::string>& v) {
-            std::vector<std::string> q;
-            for (const auto& x : v)
-                q.push_back(json_quote(x));
-            return fmt::format("[{}]", fmt::join(q, ", "));
-        };
-        std::cout << fmt::format("{{\"same\": {}, \"only_left\": {}, \"only_right\": {}, \"differences\": [{}]}}\n",
-                                 same ? "true" : "false", list(only_left), list(only_right),
-                                 fmt::join(json_items, ", "));
+        JsonOutput out;
+        out.begin_object();
+        out.member("same", same);
+        out.member("only_left", only_left);
+        out.member("only_right", only_right);
+        out.key("differences");
+        out.begin_array();
+        for (const auto& [name, why] : json_items) {
+            out.begin_object();
+            out.member("name", name);
+            out.member("difference", why);
+            out.end_object();
+        }
+        out.end_array();
+        out.end_object();
+        out.print(std::cout);
         return same ? 0 : 1;
     }
     if (!only_left.empty())

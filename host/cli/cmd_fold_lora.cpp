@@ -22,7 +22,7 @@ int cmd_fold_lora(const Args& args)
     std::string checkpoint, config, output_dir;
     std::vector<std::string> adapters;
     bool no_progress = false;
-    Parser p("ckptconv fold-lora --model M -p CONFIG --checkpoint_path CKPT [--lora-adapter DIR ...] [options]",
+    Parser p("fold-lora", "ckptconv fold-lora --model M -p CONFIG --checkpoint_path CKPT [--lora-adapter DIR ...] [options]",
              "Folds LoRA factors into the base weights. A Cerebras checkpoint with *.lora_A/*.lora_B tensors and "
              "model.lora_params in its config becomes <ckpt>_folded.mdl and <config>_folded.yaml. With "
              "--lora-adapter (repeatable), a Hugging Face checkpoint and its config.json get the PEFT adapters "
@@ -35,7 +35,7 @@ int cmd_fold_lora(const Args& args)
         "dry-run", po::bool_switch(&r.dry_run), "print the plan and the output names; write nothing")(
         "force", po::bool_switch(&r.force), "replace outputs that already exist")(
         "no-progress-bar", po::bool_switch(&no_progress), "no progress bar");
-    p.positional().add("checkpoint_path", 1);
+    p.positional("checkpoint_path", "CKPT");
     p.add_common(common);
     po::variables_map vm;
     if (!p.parse(args, vm))

@@ -3,6 +3,7 @@
 // from headers only (no tensor data is loaded).
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 
 #include "core/progress.hpp"
 #include "core/text.hpp"
@@ -33,13 +34,14 @@ int cmd_inspect(const Args& args)
     CommonOptions common;
     std::string path;
     bool json = false;
-    Parser p("ckptconv inspect PATH [--json]",
+    Parser p("inspect", "ckptconv inspect PATH [--json]",
              "Lists what a checkpoint holds: every tensor with dtype, shape, size (and shard for sharded "
              "checkpoints), every other value, and file metadata. PATH is a safetensors file, a PyTorch "
-             ".bin, a Cerebras .mdl, or a *.index.json of a sharded checkpoint. No tensor data is read.");
-    p.options().add_options()("path", po::value<std::string>(&path)->required(), "checkpoint to inspect")(
+             ".bin, a Cerebras .mdl, a *.index.json of a sharded checkpoint, or a Hugging Face model folder. No "
+             "tensor data is read.");
+    p.options().add_options()("path", po::value<std::string>(&path)->required(), "checkpoint file or model folder to inspect")(
         "json", po::bool_switch(&json), "print JSON");
-    p.positional().add("path", 1);
+    p.positional("path", "PATH");
     p.add_common(common);
     po::variables_map vm;
     if (!p.parse(args, vm))
@@ -68,35 +70,50 @@ int cmd_inspect(const Args& args)
     });
 
     if (json) {
-        std::string out = fmt::format("{{\"path\": {}, \"format\": {}, \"files\": [", json_quote(path), json_quote(ck.format));
-        for (size_t i = 0; i < ck.files.size(); ++i)
-            out += (i ? ", " : "") + json_quote(ck.files[i].string());
-        out += "], \"metadata\": {";
-        for (size_t i = 0; i < ck.metadata.size(); ++i)
-            out += fmt::format("{}{}: {}", i ? ", " : "", json_quote(ck.metadata[i].first), json_quote(ck.metadata[i].second));
-        out += fmt::format("}}, \"tensor_count\": {}, \"tensor_bytes\": {}, \"entries\": [", tensor_count, tensor_bytes);
-        for (size_t i = 0; i < rows.size(); ++i) {
-            const Row& r = rows[i];
-            out += fmt::format("{}\n  {{\"name\": {}", i ? "," : "", json_quote(r.name));
+        JsonOutput out;
+        out.begin_object();
+        out.member("path", path);
+        out.member("format", ck.format);
+        std::vector<std::string> files;
+        for (const auto& f : ck.files)
+            files.push_back(f.string());
+        out.member("files", files);
+        out.key("metadata");
+        out.begin_object();
+        for (const auto& [k, v] : ck.metadata)
+            out.member(k, v);
+        out.end_object();
+        out.member("tensor_count", uint64_t{tensor_count});
+        out.member("tensor_bytes", tensor_bytes);
+        out.key("entries");
+        out.begin_array();
+        for (const Row& r : rows) {
+            out.begin_object();
+            out.member("name", r.name);
             if (r.leaf->is_tensor()) {
                 const TensorInfo& info = r.leaf->as_tensor()->info();
-                out += fmt::format(", \"kind\": \"tensor\", \"dtype\": \"{}\", \"shape\": [{}], \"bytes\": {}",
-                                   dtype_name(info.dtype), fmt::join(info.shape, ", "), info.nbytes());
+                out.member("kind", "tensor");
+                out.member("dtype", dtype_name(info.dtype));
+                out.key("shape");
+                out.begin_array();
+                for (int64_t d : info.shape)
+                    out.writer().Int64(d);
+                out.end_array();
+                out.member("bytes", info.nbytes());
                 if (!r.shard.empty())
-                    out += fmt::format(", \"shard\": {}", json_quote(r.shard));
+                    out.member("shard", r.shard);
                 if (!r.tied_to.empty())
-                    out += fmt::format(", \"tied_to\": {}", json_quote(r.tied_to));
+                    out.member("tied_to", r.tied_to);
             } else {
-                out += fmt::format(", \"kind\": \"{}\", \"value\": {}", Node::kind_name(r.leaf->kind()),
-                                   json_quote(render_leaf(*r.leaf)));
+                out.member("kind", Node::kind_name(r.leaf->kind()));
+                out.member("value", render_leaf(*r.leaf));
             }
-            out += "}";
+            out.end_object();
         }
-        out += "\n], \"notes\": [";
-        for (size_t i = 0; i < ck.notes.size(); ++i)
-            out += (i ? ", " : "") + json_quote(ck.notes[i]);
-        out += "]}\n";
-        std::cout << out;
+        out.end_array();
+        out.member("notes", ck.notes);
+        out.end_object();
+        out.print(std::cout);
         return 0;
     }
 

@@ -2,7 +2,10 @@
 // `ckptconv list [model]`: the conversions each model supports, as the Model Zoo's table.
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 #include "table.hpp"
+
+#include "core/spelling_suggestion.hpp"
 
 #include <fmt/format.h>
 
@@ -19,30 +22,40 @@ std::string join(const std::vector<std::string>& v)
 
 void print_json(const host::Registry& reg, const std::vector<std::string>& names, bool notes)
 {
-    std::string out = "{\"models\": [";
-    for (size_t i = 0; i < names.size(); ++i) {
-        const host::ModelEntry* m = reg.find(names[i]);
-        out += fmt::format("{}\n  {{\"model\": {}, \"family\": {}, \"plugin\": {}, \"converters\": [",
-                           i ? "," : "", json_quote(names[i]), json_quote(m->name),
-                           json_quote(m->plugin->file.string()));
-        auto rows = reg.list_rows(*m);
-        for (size_t j = 0; j < rows.size(); ++j) {
-            const auto& r = rows[j];
-            std::vector<std::string> a, b;
-            for (const auto& f : r.side[0])
-                a.push_back(json_quote(f));
-            for (const auto& f : r.side[1])
-                b.push_back(json_quote(f));
-            out += fmt::format("{}\n    {{\"formats\": [[{}], [{}]], \"generic\": {}", j ? "," : "",
-                               fmt::join(a, ", "), fmt::join(b, ", "), r.fallback() ? "true" : "false");
+    JsonOutput out;
+    out.begin_object();
+    out.key("models");
+    out.begin_array();
+    for (const auto& name : names) {
+        const host::ModelEntry* m = reg.find(name);
+        out.begin_object();
+        out.member("model", name);
+        // An alias names its model; a model lists its aliases.
+        out.key("alias_of");
+        name == m->name ? out.null() : out.string(m->name);
+        out.member("aliases", name == m->name ? m->aliases : std::vector<std::string>{});
+        out.member("family", m->name);
+        out.member("plugin", m->plugin->file.string());
+        out.key("converters");
+        out.begin_array();
+        for (const auto& r : reg.list_rows(*m)) {
+            out.begin_object();
+            out.key("formats");
+            out.begin_array();
+            out.strings(r.side[0]);
+            out.strings(r.side[1]);
+            out.end_array();
+            out.member("generic", r.fallback());
             if (notes)
-                out += fmt::format(", \"note\": {}", json_quote(r.note));
-            out += "}";
+                out.member("note", r.note);
+            out.end_object();
         }
-        out += "]}";
+        out.end_array();
+        out.end_object();
     }
-    out += "\n]}\n";
-    std::cout << out;
+    out.end_array();
+    out.end_object();
+    out.print(std::cout);
 }
 
 } // namespace
@@ -51,15 +64,16 @@ int cmd_list(const Args& args)
 {
     CommonOptions common;
     std::string model = "all";
-    bool hide_notes = false, json = false;
-    Parser p("ckptconv list [MODEL] [--hide-notes] [--json]",
+    bool hide_notes = false, json = false, names_only = false;
+    Parser p("list", "ckptconv list [MODEL] [--hide-notes] [--json] [--names]",
              "Lists the supported models and the format pairs each converts between (both "
              "directions). MODEL is a model name or alias (default: all).");
     p.options().add_options()
         ("model", po::value<std::string>(&model), "model name or alias, or 'all'")
         ("hide-notes", po::bool_switch(&hide_notes), "omit the notes column")
-        ("json", po::bool_switch(&json), "print JSON instead of a table");
-    p.positional().add("model", 1);
+        ("json", po::bool_switch(&json), "print JSON instead of a table")
+        ("names", po::bool_switch(&names_only), "print only the model names and aliases, one per line");
+    p.positional("model", "MODEL");
     p.add_common(common);
     po::variables_map vm;
     if (!p.parse(args, vm))
@@ -68,6 +82,11 @@ int cmd_list(const Args& args)
     Session s = load_session(common);
     const host::Registry& reg = s.registry;
     std::vector<std::string> names;
+    if (names_only) {
+        for (const auto& n : reg.names())
+            std::cout << n << "\n";
+        return 0;
+    }
     if (model == "all") {
         names = reg.names();
     } else if (reg.find(model)) {
@@ -79,6 +98,8 @@ int cmd_list(const Args& args)
         for (const auto& n : reg.names())
             rows.push_back({n});
         std::cout << fancy_grid({"model"}, rows);
+        if (auto close = closest_spelling(model, reg.names()))
+            std::cerr << fmt::format("Did you mean '{}'?\n", *close);
         return 1;
     }
     if (json) {

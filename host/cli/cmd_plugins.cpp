@@ -2,6 +2,7 @@
 // `ckptconv plugins`: every plugin file found, whether it loaded, and why not.
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
 
 #include <ckptconv/version.h>
 #include <fmt/format.h>
@@ -41,12 +42,21 @@ std::vector<std::string> container_names(const host::PluginRecord& r)
     return out;
 }
 
-std::string json_list(const std::vector<std::string>& v)
+/// {"name", "aliases": [...]} per model of a loaded plugin.
+void json_models(JsonOutput& out, const host::PluginRecord& r)
 {
-    std::vector<std::string> q;
-    for (const auto& s : v)
-        q.push_back(json_quote(s));
-    return fmt::format("[{}]", fmt::join(q, ", "));
+    out.begin_array();
+    for (size_t i = 0; i < r.descriptor->model_count; ++i) {
+        const ckpt_model* m = r.descriptor->models[i];
+        std::vector<std::string> aliases;
+        for (size_t j = 0; j < m->alias_count; ++j)
+            aliases.push_back(str(m->aliases[j]));
+        out.begin_object();
+        out.member("name", str(m->name));
+        out.member("aliases", aliases);
+        out.end_object();
+    }
+    out.end_array();
 }
 
 } // namespace
@@ -55,7 +65,7 @@ int cmd_plugins(const Args& args)
 {
     CommonOptions common;
     bool json = false;
-    Parser p("ckptconv plugins [--json] [--plugin-dir DIR]...",
+    Parser p("plugins", "ckptconv plugins [--json] [--plugin-dir DIR]...",
              "Shows where ckptconv looks for plugins, every plugin file it found, and for each "
              "whether it was loaded or rejected and why.");
     p.options().add_options()("json", po::bool_switch(&json), "print JSON");
@@ -70,25 +80,34 @@ int cmd_plugins(const Args& args)
         std::vector<std::string> dirs;
         for (const auto& d : s.search_path)
             dirs.push_back(d.string());
-        std::string out = fmt::format("{{\"host_abi\": {}, \"search_path\": {}, \"plugins\": [",
-                                      json_quote(host_abi), json_list(dirs));
-        for (size_t i = 0; i < s.records.size(); ++i) {
-            const auto& r = s.records[i];
-            out += fmt::format("{}\n  {{\"file\": {}, \"status\": \"{}\", \"abi\": {}", i ? "," : "",
-                               json_quote(r.file.string()), r.loaded ? "loaded" : "rejected",
-                               r.abi_version ? json_quote(host::format_abi(r.abi_version)) : "null");
-            if (r.loaded)
-                out += fmt::format(", \"name\": {}, \"version\": {}, \"description\": {}, \"models\": {}, "
-                                   "\"containers\": {}",
-                                   json_quote(str(r.descriptor->name)), json_quote(str(r.descriptor->version)),
-                                   json_quote(str(r.descriptor->description)), json_list(model_names(r)),
-                                   json_list(container_names(r)));
-            else
-                out += fmt::format(", \"reason\": {}", json_quote(r.reason));
-            out += fmt::format(", \"warnings\": {}}}", json_list(r.warnings));
+        JsonOutput out;
+        out.begin_object();
+        out.member("host_abi", host_abi);
+        out.member("search_path", dirs);
+        out.key("plugins");
+        out.begin_array();
+        for (const auto& r : s.records) {
+            out.begin_object();
+            out.member("file", r.file.string());
+            out.member("status", r.loaded ? "loaded" : "rejected");
+            out.key("abi");
+            r.abi_version ? out.string(host::format_abi(r.abi_version)) : out.null();
+            if (r.loaded) {
+                out.member("name", str(r.descriptor->name));
+                out.member("version", str(r.descriptor->version));
+                out.member("description", str(r.descriptor->description));
+                out.key("models");
+                json_models(out, r);
+                out.member("containers", container_names(r));
+            } else {
+                out.member("reason", r.reason);
+            }
+            out.member("warnings", r.warnings);
+            out.end_object();
         }
-        out += "\n]}\n";
-        std::cout << out;
+        out.end_array();
+        out.end_object();
+        out.print(std::cout);
         return 0;
     }
 

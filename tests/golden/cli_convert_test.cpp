@@ -73,7 +73,7 @@ TEST_F(Convert, RoundTripGivesBackEveryTensorBitForBit)
     auto diff = ckptconv({"diff", (dir / "model.safetensors").string(), (out / "model.safetensors.index.json").string(),
                           "--json"});
     EXPECT_EQ(diff.exit_code, 1);
-    EXPECT_EQ(diff.out, "{\"same\": false, \"only_left\": [\"a.scratch\"], \"only_right\": [], \"differences\": []}\n");
+    EXPECT_EQ(diff.out, "{\n  \"same\": false,\n  \"only_left\": [\"a.scratch\"],\n  \"only_right\": [],\n  \"differences\": []\n}\n");
 }
 
 TEST_F(Convert, ChainsModelEdgesAndGenericStepsInOneCommand)
@@ -93,7 +93,8 @@ TEST_F(Convert, ChainsModelEdgesAndGenericStepsInOneCommand)
               std::string::npos)
         << up.err;
     auto inspect = ckptconv({"inspect", (dir / "model_to_cs-2.0_to_cs-2.9.mdl").string(), "--json"});
-    EXPECT_NE(inspect.out.find("\"name\": \"__metadata__.8.version\", \"kind\": \"string\", \"value\": \"'2.9.0'\""),
+    EXPECT_NE(inspect.out.find("\"name\": \"__metadata__.8.version\",\n      \"kind\": \"string\",\n      \"value\": "
+                               "\"'2.9.0'\""),
               std::string::npos)
         << inspect.out;
     // cs-auto finds cs-2.9 in that metadata; back to hf equals the original tensors.
@@ -102,7 +103,7 @@ TEST_F(Convert, ChainsModelEdgesAndGenericStepsInOneCommand)
     EXPECT_NE(back.err.find("Detected source format cs-2.9"), std::string::npos);
     auto diff = ckptconv({"diff", (dir / "model.safetensors").string(),
                           (dir / "model_to_cs-2.0_to_cs-2.9_to_hf" / "pytorch_model.bin.index.json").string(), "--json"});
-    EXPECT_EQ(diff.out, "{\"same\": false, \"only_left\": [\"a.scratch\"], \"only_right\": [], \"differences\": []}\n");
+    EXPECT_EQ(diff.out, "{\n  \"same\": false,\n  \"only_left\": [\"a.scratch\"],\n  \"only_right\": [],\n  \"differences\": []\n}\n");
 }
 
 TEST_F(Convert, CsAutoFallsBackToTheCstorchVersionAndSaysSo)
@@ -179,7 +180,7 @@ TEST_F(Convert, UnknownModelAndImpossiblePairsSayWhatIsPossible)
 {
     auto unknown = ckptconv({"convert", (dir / "model.safetensors").string(), "--model", "gpt5", "--src-fmt", "hf",
                              "--tgt-fmt", "cs-2.1", "--config", (dir / "config.json").string()});
-    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_EQ(unknown.exit_code, 2); // a usage error (issue 18), with the Model Zoo's sentence
     EXPECT_NE(unknown.err.find("The model gpt5 is not supported."), std::string::npos) << unknown.err;
     auto impossible = ckptconv({"convert", (dir / "model.safetensors").string(), "--model", "null-headless",
                                 "--src-fmt", "hf", "--tgt-fmt", "cs-2.0", "--config", (dir / "config.json").string()});

@@ -62,10 +62,15 @@ TempDir::~TempDir()
 
 RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env)
 {
+    return run_program(CKPTCONV_EXE, args, env);
+}
+
+RunResult run_program(const std::string& exe, const std::vector<std::string>& args, const std::vector<std::string>& env)
+{
     int out_pipe[2], err_pipe[2];
     if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
         throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv_s{CKPTCONV_EXE};
+    std::vector<std::string> argv_s{exe};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : argv_s)
@@ -96,7 +101,7 @@ RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
     if (rc != 0) {
         close(out_pipe[0]);
         close(err_pipe[0]);
-        throw std::runtime_error(std::string("cannot run ckptconv: ") + std::strerror(rc));
+        throw std::runtime_error("cannot run " + exe + ": " + std::strerror(rc));
     }
     RunResult r;
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};

@@ -10,6 +10,10 @@
 
 namespace ckpt::test {
 
+/// The model families with a tiny checkpoint in tests/data/hf/<family>/{bin,safetensors}.
+inline constexpr const char* kFixtureFamilies[] = {"bert", "bloom", "codegen", "falcon", "gpt2", "gpt_neox",
+                                                   "gptj", "llama", "mistral", "mpt", "roberta", "t5"};
+
 /// tests/data/<rel>
 std::filesystem::path data_path(const std::string& rel);
 
@@ -52,6 +56,10 @@ struct RunResult {
 /// `env` entries ("NAME=value") are added to the environment; CKPT_PLUGIN_PATH and
 /// CKPT_PLUGIN_DEFAULT_DIR are cleared first so the developer's environment cannot leak in.
 RunResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+/// The same for any program (an absolute path), e.g. a shell running the completion script.
+RunResult run_program(const std::string& exe, const std::vector<std::string>& args,
+                      const std::vector<std::string>& env = {});
 
 /// The JSON string escaping of `s` without the quotes (for searching JSON output).
 std::string json_escape(const std::string& s);

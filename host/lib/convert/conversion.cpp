@@ -5,6 +5,7 @@
 
 #include "config/config_file.hpp"
 #include "convert/conversion_plan.hpp"
+#include "convert/dtype_cast.hpp"
 #include "convert/output_names.hpp"
 #include "convert/output_writer.hpp"
 #include "core/error.hpp"
@@ -163,6 +164,8 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
     Result res;
     res.checkpoint = names.checkpoint;
     res.config = names.config;
+    res.path = describe_path(plan.path);
+    res.tensors = plan.tensors.size();
     if (r.dry_run) {
         print_dry_run(plan, names);
         return res;
@@ -175,6 +178,7 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
     ProgressBar bar("Converting checkpoint", total_bytes(plan.tensors), r.progress);
     StagedOutputs outputs = write_outputs(plan, with_progress(plan.tensors, bar), names, r);
     outputs.commit();
+    warn_overflows(*plan.overflows); // counted while the cast tensors streamed (--dtype)
     return res;
 }
 

@@ -4,6 +4,7 @@
 // then stream the output under a temporary name and move it into place (design.md §3).
 #pragma once
 
+#include "core/dtype.hpp"
 #include "core/node.hpp"
 #include "plugins/registry.hpp"
 
@@ -54,11 +55,18 @@ struct Request {
     bool progress = false;
     /// Hugging Face PEFT LoRA adapter directories merged into an hf source before the first step.
     std::vector<std::filesystem::path> lora_adapters;
+    /// --dtype: floating-point weights written in this dtype (convert only).
+    std::optional<DType> dtype;
+    /// Base name of the outputs instead of the checkpoint's and the config's own (a model folder
+    /// given as input names its outputs after the folder).
+    std::optional<std::string> output_stem;
 };
 
 struct Result {
     std::filesystem::path checkpoint; // empty for convert-config and dry runs
     std::filesystem::path config;
+    std::string path;                 // describe_path() of the conversion (convert only)
+    size_t tensors = 0;               // tensor names written (convert only)
 };
 
 /// `convert`: config and checkpoint. Prints nothing to stdout except the dry-run plan; the CLI

@@ -316,6 +316,8 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
         }
         p.step_descriptions.push_back(std::move(text));
     }
+    if (r.dtype) // --dtype: floats cast as they stream
+        tensors = cast_floats(tensors, *r.dtype, p.overflows);
 
     // CS -> CS: every other section travels, with the Model Zoo's per-step fixes.
     if (is_cs(p.src) && is_cs(p.tgt)) {
@@ -330,7 +332,7 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
 
     p.out_config = p.configs.files.back();
     if (is_hf(p.tgt))
-        if (auto dt = torch_dtype_of(p.tensors)) // what is written, whatever the plugin assumed (design.md §5)
+        if (auto dt = r.dtype ? torch_dtype_name(*r.dtype) : torch_dtype_of(p.tensors)) // what is written (design.md §5)
             p.out_config.set("torch_dtype", Node(*dt));
     return p;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "convert/conversion.hpp"
+#include "convert/dtype_cast.hpp"
 #include "formats/checkpoint.hpp"
 
 #include <string>
@@ -47,6 +48,8 @@ struct ConversionPlan {
     std::vector<std::string> step_descriptions;
     /// The model tensors of the output, each step's plan validated.
     std::vector<NamedTensor> tensors;
+    /// Finite values --dtype turned into infinity, counted while `tensors` are read.
+    std::shared_ptr<CastOverflows> overflows = std::make_shared<CastOverflows>();
     /// CS -> CS only: every non-model section of the input, after the release steps' fixes.
     Node cs_root;
     /// The config file to write (with `torch_dtype` for Hugging Face output).

@@ -21,8 +21,9 @@ OutputNames name_outputs(const Request& r, const std::string& tgt)
     OutputNames n;
     n.checkpoint_dir = output_dir_for(r, r.checkpoint);
     n.config_dir = output_dir_for(r, r.config);
-    const std::string ck_stem = remove_file_extension(r.checkpoint.filename().string());
-    const std::string cfg_stem = remove_file_extension(r.config.filename().string());
+    // A model folder given as input names both outputs after itself (Request::output_stem).
+    const std::string ck_stem = r.output_stem ? *r.output_stem : remove_file_extension(r.checkpoint.filename().string());
+    const std::string cfg_stem = r.output_stem ? *r.output_stem : remove_file_extension(r.config.filename().string());
     if (tgt == "hf") {
         n.checkpoint = n.checkpoint_dir / (ck_stem + "_to_" + tgt);
         n.config = n.checkpoint / "config.json";

@@ -52,7 +52,12 @@ D float_to_int(F f)
 template <class D, class S>
 D cast_value(S s)
 {
-    if constexpr (kIsNarrowFloat<S>) {
+    if constexpr (std::is_same_v<S, Half> && std::is_same_v<D, BFloat>) {
+        // torch converts float16 -> bfloat16 element by element (c10::BFloat16's constructor),
+        // which writes every NaN as 0x7FC0, not 0xFFFF as its float32 -> bfloat16 kernels do.
+        const float f = narrow_to_float(s);
+        return BFloat{std::isnan(f) ? uint16_t{0x7fc0} : f32_to_bf16(f)};
+    } else if constexpr (kIsNarrowFloat<S>) {
         return cast_value<D>(narrow_to_float(s));
     } else if constexpr (std::is_same_v<S, Bool>) {
         return cast_value<D>(static_cast<uint8_t>(s.byte != 0));

@@ -28,14 +28,15 @@ inline float bits_float(uint32_t u)
     return f;
 }
 
-/// IEEE binary16 -> binary32 (exact).
+/// IEEE binary16 -> binary32 (exact). A signalling NaN comes out quiet (its payload kept), as
+/// torch's conversion (the F16C instruction) makes it.
 inline float f16_to_f32(uint16_t h)
 {
     const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     const uint32_t exp = (h >> 10) & 0x1fu;
     uint32_t man = h & 0x3ffu;
     if (exp == 0x1f)
-        return bits_float(sign | 0x7f800000u | (man << 13));
+        return bits_float(sign | 0x7f800000u | (man << 13) | (man ? 0x400000u : 0u));
     if (exp != 0)
         return bits_float(sign | ((exp + 112u) << 23) | (man << 13));
     if (man == 0)

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace ckpt::log {
 
@@ -13,6 +15,27 @@ enum class Level : int { debug = 0, info = 1, warning = 2, error = 3, quiet = 4 
 /// Messages below this level are not printed. Default: info.
 void set_level(Level level);
 Level level();
+
+/// From now on, also appends every warning written to `into` (for results a script reads:
+/// `--json`); nullptr stops. `into` must outlive the recording. Thread safe.
+void keep_warnings(std::vector<std::string>* into);
+
+/// Keeps the warnings written during its lifetime (when `enabled`), for `--json` results.
+class WarningCapture {
+public:
+    explicit WarningCapture(bool enabled)
+    {
+        if (enabled)
+            keep_warnings(&m_warnings);
+    }
+    ~WarningCapture() { keep_warnings(nullptr); }
+    WarningCapture(const WarningCapture&) = delete;
+    WarningCapture& operator=(const WarningCapture&) = delete;
+    const std::vector<std::string>& warnings() const { return m_warnings; }
+
+private:
+    std::vector<std::string> m_warnings;
+};
 
 /// Writes one line to stderr (`WARNING ` / `ERROR ` prefixes as the Model Zoo prints them).
 void write(Level level, std::string_view message);

@@ -2,6 +2,7 @@
 #include "core/piece_writer.hpp"
 
 #include "core/crc32.hpp"
+#include "core/thread_budget.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -82,7 +83,7 @@ void stream_tensor(PieceWriter& out, const TensorData& t, uint64_t nbytes, uint3
 {
     if (const std::byte* p = t.data()) {
         std::future<uint32_t> sum;
-        if (crc && nbytes >= kSplitBytes)
+        if (crc && nbytes >= kSplitBytes && thread_budget() > 1)
             sum = std::async(std::launch::async, [p, nbytes] { return crc32_update(0, p, nbytes); });
         else if (crc)
             *crc = crc32_update(*crc, p, nbytes);
@@ -104,9 +105,10 @@ void stream_tensor(PieceWriter& out, const TensorData& t, uint64_t nbytes, uint3
     }
     // A source that can be read from two threads at once (computed from mapped bytes: a transpose
     // of stored chunks, say) is read half here and half on a helper thread, beneath wrappers that
-    // only count its bytes (they are told).
+    // only count its bytes (they are told); not when --threads 1 asks for one thread of CPU work
+    // (the file writes still overlap on a helper thread: they wait on the disk, not the CPU).
     const TensorData& source = stored_source(t);
-    const bool halves = source.concurrent_reads();
+    const bool halves = source.concurrent_reads() && thread_budget() > 1;
     const uint64_t es = std::max<uint64_t>(1, dtype_size(t.info().dtype));
     for (uint64_t off = 0; off < nbytes;) {
         const auto [buf, len] = out.space(nbytes - off);

@@ -3,7 +3,9 @@
 #include "formats/container.hpp"
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/mapped_file.hpp"
+#include "formats/hf_model_folder.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "formats/plugin_container.hpp"
 #include "formats/safetensors/hf_index.hpp"
@@ -51,10 +53,13 @@ Checkpoint open_shard(const fs::path& path)
 Checkpoint open_checkpoint(const fs::path& path, const std::vector<host::PluginRecord>* plugins)
 {
     std::error_code ec;
-    if (fs::is_directory(path, ec))
-        throw_input("{}: is a directory; give the checkpoint file itself, or the *.index.json of a sharded "
-                    "checkpoint",
-                    path.string());
+    if (fs::is_directory(path, ec)) {
+        const ModelFolder folder = find_model_folder(path);
+        for (const auto& name : folder.ignored)
+            log::info("{}: reading {} (as transformers does); {} is ignored", path.string(),
+                      folder.checkpoint.filename().string(), name);
+        return open_checkpoint(folder.checkpoint, plugins);
+    }
     if (!fs::exists(path, ec))
         throw_input("{}: no such file", path.string());
     const uint64_t size = fs::file_size(path, ec);

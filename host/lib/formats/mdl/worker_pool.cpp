@@ -2,6 +2,9 @@
 // The process-wide worker pool that compresses and decompresses LZ4 chunks on every core.
 #include "formats/mdl/worker_pool.hpp"
 
+#include "core/log.hpp"
+#include "core/thread_budget.hpp"
+
 #include <algorithm>
 
 namespace ckpt::detail {
@@ -27,8 +30,12 @@ bool WorkerPool::Batch::run_one()
 
 WorkerPool& WorkerPool::shared()
 {
-    // Created on first use; hardware_concurrency() may be 0 when unknown.
-    static WorkerPool pool(std::clamp(std::thread::hardware_concurrency(), 1u, kMaxThreads) - 1);
+    // Created on first use, after the CLI has set the budget (--threads, CKPTCONV_THREADS).
+    static WorkerPool& pool = [] () -> WorkerPool& {
+        static WorkerPool p(std::clamp(thread_budget(), 1u, kMaxThreads) - 1);
+        log::debug("worker pool: {} thread{}", p.threads(), p.threads() == 1 ? "" : "s");
+        return p;
+    }();
     return pool;
 }
 

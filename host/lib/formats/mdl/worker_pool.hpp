@@ -23,8 +23,9 @@ class WorkerPool {
 public:
     class Batch;
 
-    /// The process's pool: hardware_concurrency() threads in all (capped at kMaxThreads), the
-    /// caller being one of them; no worker thread at all on one core.
+    /// The process's pool: thread_budget() threads in all (every core unless --threads or
+    /// CKPTCONV_THREADS says otherwise; capped at kMaxThreads), the caller being one of them; no
+    /// worker thread at all with a budget of one.
     static WorkerPool& shared();
 
     explicit WorkerPool(unsigned workers);
