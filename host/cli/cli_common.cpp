@@ -4,6 +4,7 @@
 #include "table.hpp"
 
 #include "convert/dtype_cast.hpp"
+#include "convert/private_formats.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/spelling_suggestion.hpp"
@@ -271,13 +272,16 @@ Session load_session(const CommonOptions& common, bool warn)
     return s;
 }
 
-std::vector<std::string> format_names()
+std::vector<std::string> format_names(const host::Registry* registry)
 {
     std::vector<std::string> out{"hf"};
     for (const auto& v : host::known_cs_releases())
         out.push_back(v.name());
     out.push_back("cs-auto");
     out.push_back("cs-current");
+    if (registry)
+        for (const auto& f : registry->private_formats())
+            out.push_back(f.name);
     return out;
 }
 
@@ -295,6 +299,7 @@ std::string require_model(const host::Registry& registry, const std::string& mod
 {
     if (registry.find(model))
         return registry.spelling(model);
+    convert::missing_plugin_check(model); // a bundled family's model whose plugin is not installed: exit 3
     const std::vector<std::string> names = registry.names();
     throw UsageError(fmt::format(
         "The model {} is not supported.{} Supported models: {}", model, did_you_mean(model, names),

@@ -75,8 +75,9 @@ struct Session {
 /// warnings when `warn` (the `plugins` command reports them itself).
 Session load_session(const CommonOptions& common, bool warn = true);
 
-/// Every format name a user may type for --src-fmt / --tgt-fmt, for suggestions and completion.
-std::vector<std::string> format_names();
+/// Every format name a user may type for --src-fmt / --tgt-fmt, for suggestions and completion;
+/// with `registry`, the private formats its plugins register too.
+std::vector<std::string> format_names(const host::Registry* registry = nullptr);
 
 /// The registered spelling of `model`; throws UsageError ("The model X is not supported.", a
 /// suggestion, the supported models) when no plugin knows it.

@@ -7,6 +7,7 @@
 
 #include "convert/conversion.hpp"
 #include "convert/dtype_cast.hpp"
+#include "convert/private_formats.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/spelling_suggestion.hpp"
@@ -43,12 +44,12 @@ void finish_common(const po::variables_map& vm, const host::Registry& registry, 
     if (vm.count("output-dir"))
         r.output_dir = vm["output-dir"].as<std::string>();
     require_model(registry, r.model);
-    const std::vector<std::string> formats = format_names();
+    const std::vector<std::string> formats = format_names(&registry);
     for (const auto& [flag, value] : {std::pair<const char*, std::string>{"--src-fmt", r.src_fmt}, {"--tgt-fmt", r.tgt_fmt}})
         if (std::find(formats.begin(), formats.end(), value) == formats.end() && !host::parse_cs_version(value))
-            throw UsageError(fmt::format("{} {}: expected hf or cs-X.Y ({}).{}", flag, value,
+            throw UsageError(fmt::format("{} {}: expected hf or cs-X.Y ({}){}.{}", flag, value,
                                          std::string(flag) == "--src-fmt" ? "or cs-auto" : "or cs-current",
-                                         did_you_mean(value, formats)));
+                                         convert::private_format_names(registry), did_you_mean(value, formats)));
 }
 
 /// Sends std::cout to stderr for its lifetime (when `enabled`).

@@ -161,7 +161,8 @@ TEST(Abi10Plugin, ConvertsThroughOpsAndAKernelBothWaysBitExact)
     // The kernel negated the bias and negated it back; the HF-only a.scratch was dropped.
     auto diff = cli({"diff", (dir / "model.safetensors").string(),
                      (dir / "model_to_cs-2.1_to_hf" / "model.safetensors.index.json").string(), "--json"});
-    EXPECT_EQ(diff.out, "{\"same\": false, \"only_left\": [\"a.scratch\"], \"only_right\": [], \"differences\": []}\n");
+    EXPECT_EQ(diff.out, "{\n  \"same\": false,\n  \"only_left\": [\"a.scratch\"],\n  \"only_right\": [],\n  "
+                        "\"differences\": []\n}\n");
 }
 
 TEST(PluginExitCodes, AModelOfAKnownFamilyWithoutItsPluginNamesThePackage)
@@ -176,9 +177,10 @@ TEST(PluginExitCodes, AModelOfAKnownFamilyWithoutItsPluginNamesThePackage)
         << r.err;
     EXPECT_NE(r.err.find("Install the package ckptconv-plugin-llama"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("--component plugin_llama"), std::string::npos) << r.err;
-    // A name no family provides is still "not supported" (exit 1).
+    // A name no family provides is "not supported", a usage error (exit 2) with a suggestion.
     auto other = run_cli({"convert-config", (dir / "config.json").string(), "--model", "no-such-model", "--src-fmt",
                           "hf", "--tgt-fmt", "cs-2.3"},
                          {"CKPT_PLUGIN_DEFAULT_DIR="});
-    EXPECT_EQ(other.exit_code, 1) << other.err;
+    EXPECT_EQ(other.exit_code, 2) << other.err;
+    EXPECT_NE(other.err.find("The model no-such-model is not supported"), std::string::npos) << other.err;
 }
