@@ -39,9 +39,6 @@ std::string registry_name(Variant v);
 using sdk::config_bool_or;
 using sdk::config_int;
 using sdk::config_string_or;
-using sdk::cs_formats_from;
-using sdk::cs_version;
-using sdk::joined;
 
 /// An integer entry (integral floats accepted); `fallback` when missing or null.
 int64_t config_int_or(ConstNode config, const std::string& key, int64_t fallback);

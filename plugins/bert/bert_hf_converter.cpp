@@ -30,11 +30,11 @@ public:
             arch.append().set(hf_class(m_variant));
             return;
         }
-        const int v = cs_version(req.tgt_fmt);
+        const auto v = sdk::cs_version(req.tgt_fmt);
         // The 2.1-2.3 releases that target these versions also wrote enable_vts (BERT's CS21
         // config converter only for cs-2.1/2.2, RoBERTa's for all three; the references).
-        const int vts_until = m_variant == Variant::roberta ? 203 : 202;
-        if (v <= vts_until && !dst.has("enable_vts"))
+        const std::pair<int, int> vts_until{2, m_variant == Variant::roberta ? 3 : 2};
+        if ((!v || *v <= vts_until) && !dst.has("enable_vts"))
             dst.entry("enable_vts").set(false);
     }
 
@@ -58,7 +58,7 @@ private:
     static std::string note_for(Variant variant, const std::vector<std::string>& cs_formats)
     {
         const std::string cls = variant == Variant::roberta ? "RobertaForPreTraining" : hf_class(variant);
-        return "hf <-> " + joined(cs_formats) + " for " + cls;
+        return "hf <-> " + sdk::join(cs_formats) + " for " + cls;
     }
 
     /// The Model Zoo folds BERT muP checkpoints into standard parameterisation on CS -> HF; that

@@ -15,21 +15,21 @@ CKPT_PLUGIN_DEFINE(def)
 
     def.model("bert")
         .add(make_hf_converter(Variant::pretrain, {"cs-2.1", "cs-2.2"}))
-        .add(make_hf_converter(Variant::pretrain, cs_formats_from(3)))
+        .add(make_hf_converter(Variant::pretrain, ckpt::sdk::cs_formats({2, 3})))
         .add(make_cs16_converter(false, true))
         .add(make_cs16_converter(false, false))
         .add(cs17_cs18)
         .add(make_cs18_cs20())
         .add(cs20_cs21);
     def.model("bert-qa").registry_name(registry_name(Variant::question_answering)).add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21).add(
-        make_hf_converter(Variant::question_answering, cs_formats_from(1)));
+        make_hf_converter(Variant::question_answering, ckpt::sdk::cs_formats({2, 1})));
     def.model("bert-sequence-classifier")
         .registry_name(registry_name(Variant::sequence_classifier))
         .add(ft16_17)
         .add(ft16_18)
         .add(cs17_cs18)
         .add(cs20_cs21)
-        .add(make_hf_converter(Variant::sequence_classifier, cs_formats_from(1)));
+        .add(make_hf_converter(Variant::sequence_classifier, ckpt::sdk::cs_formats({2, 1})));
     def.model("bert-summarization").registry_name("bert/extractive_summarization").add(ft16_17).add(ft16_18).add(cs17_cs18).add(cs20_cs21);
     def.model("bert-token-classifier")
         .registry_name(registry_name(Variant::token_classifier))
@@ -37,6 +37,6 @@ CKPT_PLUGIN_DEFINE(def)
         .add(ft16_18)
         .add(cs17_cs18)
         .add(cs20_cs21)
-        .add(make_hf_converter(Variant::token_classifier, cs_formats_from(1)));
-    def.model("roberta").registry_name(registry_name(Variant::roberta)).add(make_hf_converter(Variant::roberta, cs_formats_from(1))).add(cs20_cs21);
+        .add(make_hf_converter(Variant::token_classifier, ckpt::sdk::cs_formats({2, 1})));
+    def.model("roberta").registry_name(registry_name(Variant::roberta)).add(make_hf_converter(Variant::roberta, ckpt::sdk::cs_formats({2, 1}))).add(cs20_cs21);
 }

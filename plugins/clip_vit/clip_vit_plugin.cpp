@@ -10,7 +10,7 @@ class ClipVitHfConverter : public sdk::Converter {
 public:
     explicit ClipVitHfConverter(const std::vector<std::string>& cs_formats)
         : Converter({"hf"}, cs_formats,
-                    "hf CLIPVisionModelWithProjection <-> " + sdk::joined(cs_formats) +
+                    "hf CLIPVisionModelWithProjection <-> " + sdk::join(cs_formats) +
                         " ViTClassificationModel.\nWe map the projection layer in  `CLIPVisionModelWithProjection` "
                         "model to classifier layer in CS")
     {
@@ -24,7 +24,7 @@ public:
             sdk::Node arch = dst.entry("architectures");
             arch.make_list();
             arch.append().set(kHfClass);
-        } else if (sdk::cs_version(req.tgt_fmt) >= 204 && !dst.has("name")) {
+        } else if (sdk::cs_at_least(req.tgt_fmt, 2, 4) && !dst.has("name")) {
             dst.entry("name").set(kRegistryName);
         }
     }
@@ -46,5 +46,5 @@ CKPT_PLUGIN_DEFINE(def)
     def.info("clip_vit", "1.0", "CLIP vision towers between Hugging Face and Cerebras Model Zoo releases");
     def.model("clip-vit")
         .registry_name(clip_vit::kRegistryName)
-        .add(std::make_shared<clip_vit::ClipVitHfConverter>(sdk::cs_formats_from(1)));
+        .add(std::make_shared<clip_vit::ClipVitHfConverter>(sdk::cs_formats({2, 1})));
 }

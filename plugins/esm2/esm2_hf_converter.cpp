@@ -25,7 +25,7 @@ public:
             arch.append().set(kHfClass);
             return;
         }
-        if (sdk::cs_version(req.tgt_fmt) >= 204 && !dst.has("name"))
+        if (sdk::cs_at_least(req.tgt_fmt, 2, 4) && !dst.has("name"))
             dst.entry("name").set(kRegistryName);
     }
 
@@ -42,7 +42,7 @@ public:
 private:
     static std::string note_for(const std::vector<std::string>& cs_formats)
     {
-        return "hf EsmForMaskedLM <-> " + sdk::joined(cs_formats) + " for Esm2ForPreTrainingModel";
+        return "hf EsmForMaskedLM <-> " + sdk::join(cs_formats) + " for Esm2ForPreTrainingModel";
     }
 };
 

@@ -7,5 +7,5 @@ CKPT_PLUGIN_DEFINE(def)
 {
     using namespace ckpt::esm2;
     def.info("esm2", "1.0", "ESM-2 protein language models between Hugging Face and Cerebras Model Zoo releases");
-    def.model("esm-2").registry_name(kRegistryName).add(make_hf_converter(ckpt::sdk::cs_formats_from(1)));
+    def.model("esm-2").registry_name(kRegistryName).add(make_hf_converter(ckpt::sdk::cs_formats({2, 1})));
 }

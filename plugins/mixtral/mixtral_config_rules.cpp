@@ -67,7 +67,7 @@ MixtralConfigConverter::MixtralConfigConverter(bool headless) : llama::LlamaConf
 void MixtralConfigConverter::post_convert(ConfigContext& ctx) const
 {
     // cs-2.4+ configs name their model class; the llama table would write `mistral`.
-    if (ctx.from == kHf && sdk::cs_version(ctx.req.tgt_fmt) >= 204 && !ctx.dst.has("name"))
+    if (ctx.from == kHf && sdk::cs_at_least(ctx.req.tgt_fmt, 2, 4) && !ctx.dst.has("name"))
         ctx.dst.entry("name").set(kRegistryName);
     llama::LlamaConfigConverter::post_convert(ctx);
 }

@@ -13,7 +13,7 @@ namespace {
 class MixtralHfCs : public sdk::Converter {
 public:
     explicit MixtralHfCs(bool headless)
-        : Converter({"hf"}, sdk::cs_formats_from(3), note_for(headless)), m_headless(headless), m_config(headless),
+        : Converter({"hf"}, sdk::cs_formats({2, 3}), note_for(headless)), m_headless(headless), m_config(headless),
           m_moe(moe_rules(headless)), m_llama(llama::hf_cs_rules(headless))
     {
     }
@@ -35,7 +35,7 @@ public:
 private:
     static std::string note_for(bool headless)
     {
-        std::string note = std::string("hf ") + hf_class(headless) + " <-> " + sdk::joined(sdk::cs_formats_from(3)) +
+        std::string note = std::string("hf ") + hf_class(headless) + " <-> " + sdk::join(sdk::cs_formats({2, 3})) +
                            " GPT2LMHeadModel (configured as Mixtral)";
         if (headless)
             note += "\nThe HF model doesn't contain a language model head while the CS one does. When converting to "

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Typed reads of config entries and CS release names, with errors that name the key, so family
-// plugins do not each write their own.
+// Typed config reads in the older wording of the esm2, clip_vit, mixtral and bert plugins (errors
+// name the key); release names, format lists and the newer readers are in family.hpp.
 #pragma once
 
 #include <ckptconv/cpp/config.hpp>
 #include <ckptconv/cpp/error.hpp>
+#include <ckptconv/cpp/family.hpp>
 #include <ckptconv/cpp/value.hpp>
 
 #include <cmath>
@@ -14,16 +15,6 @@
 #include <vector>
 
 namespace ckpt::sdk {
-
-/// "cs-X.Y" as X*100+Y (cs-2.3 -> 203); -1 for anything else.
-inline int cs_version(const std::string& fmt)
-{
-    int major = 0, minor = 0;
-    char tail = 0;
-    if (std::sscanf(fmt.c_str(), "cs-%d.%d%c", &major, &minor, &tail) != 2 || major < 0 || minor < 0 || minor > 99)
-        return -1;
-    return major * 100 + minor;
-}
 
 /// A required integer entry (integral floats accepted). Throws Error naming `side` ("HF", "CS")
 /// and the key when it is missing or not an integer.
@@ -66,24 +57,6 @@ inline bool config_bool_or(ConstNode config, const std::string& key, bool fallba
         throw Error(CKPT_ERR_INVALID_ARGUMENT,
                     "config key '" + key + "': expected a boolean, found " + Value::read(n).str());
     return n.as_bool();
-}
-
-/// "cs-2.<first_minor>", ..., "cs-2.9": the CS releases a converter registered from 2.10 covers.
-inline std::vector<std::string> cs_formats_from(int first_minor)
-{
-    std::vector<std::string> out;
-    for (int m = first_minor; m <= 9; ++m)
-        out.push_back("cs-2." + std::to_string(m));
-    return out;
-}
-
-/// "a, b, c" (the Model Zoo's format lists in converter notes).
-inline std::string joined(const std::vector<std::string>& items)
-{
-    std::string s;
-    for (const auto& i : items)
-        s += (s.empty() ? "" : ", ") + i;
-    return s;
 }
 
 } // namespace ckpt::sdk
