@@ -3,7 +3,7 @@
 // converter factories.
 #pragma once
 
-#include <ckptconv/cpp/config_values.hpp>
+#include <ckptconv/cpp/family.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 #include <ckptconv/cpp/value.hpp>
@@ -36,7 +36,7 @@ std::string registry_name(Variant v);
 
 // ---- config values (the SDK's, and bert_family.cpp) -----------------------------------------
 
-using sdk::config_bool_or;
+using sdk::config_flag_or;
 using sdk::config_int;
 using sdk::config_string_or;
 

@@ -229,7 +229,7 @@ void restore_mlm_decoder(const Request& req, Variant variant, ConstNode hf_confi
     const std::string decoder_weight = roberta ? "lm_head.decoder.weight" : "cls.predictions.decoder.weight";
     // transformers ties the decoder to the word embeddings and safetensors keeps one of them.
     if (!has_input(plan, decoder_weight) && has_input(plan, words) &&
-        config_bool_or(hf_config, "tie_word_embeddings", true)) {
+        config_flag_or(hf_config, "tie_word_embeddings", true)) {
         plan.copy(kClassifierWeight, plan.input(words));
         req.log(CKPT_LOG_INFO, std::string(kClassifierWeight) + " restored from " + words +
                                    " (tie_word_embeddings; the checkpoint omits the tied " + decoder_weight + ")");

@@ -195,7 +195,7 @@ protected:
     {
         if (c.from == kCs) {
             if (m_variant == Variant::roberta && !work.has("num_segments"))
-                work.entry("num_segments").set(int64_t{config_bool_or(work, "disable_nsp", false) ? 0 : 2});
+                work.entry("num_segments").set(int64_t{config_flag_or(work, "disable_nsp", false) ? 0 : 2});
             // Without pooler_nonlinearity CS applies encoder_nonlinearity in the pooler.
             if (!work.has("pooler_nonlinearity")) {
                 const std::string act = config_string_or(work, "encoder_nonlinearity", "gelu");

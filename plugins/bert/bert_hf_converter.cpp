@@ -80,7 +80,7 @@ private:
     {
         if (m_variant != Variant::pretrain && m_variant != Variant::roberta)
             return;
-        if (!config_bool_or(cs_config, "share_embedding_weights", true))
+        if (!config_flag_or(cs_config, "share_embedding_weights", true))
             return;
         for (const std::string prefix : {"", "model."}) {
             const std::string words = prefix + "bert_encoder.embedding_layer.word_embeddings.weight";

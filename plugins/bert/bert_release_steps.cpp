@@ -114,7 +114,7 @@ public:
     void plan_checkpoint(const Request& req, ConstNode cfg0, ConstNode cfg1, Plan& plan) override
     {
         run_rules(*copy_everything(), req, cfg0, cfg1, plan);
-        if (!config_bool_or(req.direction == 0 ? cfg0 : cfg1, "share_embedding_weights", true))
+        if (!config_flag_or(req.direction == 0 ? cfg0 : cfg1, "share_embedding_weights", true))
             return;
         for (const std::string prefix : {"", "model."}) {
             const std::string a = prefix + "bert_encoder.embedding_layer.word_embeddings.weight";
@@ -151,7 +151,7 @@ public:
         if (req.direction == 0) {
             copy_except(src, dst, {"use_bfloat16"});
             if (src.has("use_bfloat16") && !dst.has("fp16_type"))
-                dst.entry("fp16_type").set(config_bool_or(src, "use_bfloat16", false) ? "bfloat16" : "float16");
+                dst.entry("fp16_type").set(config_flag_or(src, "use_bfloat16", false) ? "bfloat16" : "float16");
             return;
         }
         copy_except(src, dst, {"fp16_type"});

@@ -2,7 +2,7 @@
 // What the clip_vit plugin's files share: the tensor rule table and the config converter.
 #pragma once
 
-#include <ckptconv/cpp/config_values.hpp>
+#include <ckptconv/cpp/family.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 

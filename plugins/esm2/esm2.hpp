@@ -3,7 +3,7 @@
 // facts the converter needs (names of the tensors CS has no place for, config readers).
 #pragma once
 
-#include <ckptconv/cpp/config_values.hpp>
+#include <ckptconv/cpp/family.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 #include <ckptconv/cpp/value.hpp>

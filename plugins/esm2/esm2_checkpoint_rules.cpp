@@ -155,7 +155,7 @@ bool has_input(const Plan& plan, const std::string& name)
 void restore_mlm_decoder(const Request& req, ConstNode hf_config, Plan& plan)
 {
     const std::string decoder = "lm_head.decoder.weight";
-    const bool tied = sdk::config_bool_or(hf_config, "tie_word_embeddings", true);
+    const bool tied = sdk::config_flag_or(hf_config, "tie_word_embeddings", true);
     // transformers ties the decoder to the word embeddings and safetensors keeps only one of them.
     if (!tied || has_input(plan, decoder) || !has_input(plan, kWordEmbeddings))
         return;

@@ -5,7 +5,7 @@
 
 #include "llama_config_rules.hpp"
 
-#include <ckptconv/cpp/config_values.hpp>
+#include <ckptconv/cpp/family.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 

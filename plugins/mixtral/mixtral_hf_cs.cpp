@@ -64,13 +64,13 @@ private:
             throw sdk::Error(CKPT_ERR_INVALID_ARGUMENT, "tensor " + embed + " does not have the shape [vocab_size, "
                                                         "hidden_size] = [" + std::to_string(vocab) + ", " +
                                                         std::to_string(hidden) + "] of the config");
-        if (sdk::config_bool_or(hf_config, "tie_word_embeddings", false)) {
+        if (sdk::config_flag_or(hf_config, "tie_word_embeddings", false)) {
             plan.copy("lm_head.weight", embed_id);
         } else {
             llama::add_random_lm_head(plan, "lm_head.weight", vocab, hidden);
             req.log(CKPT_LOG_INFO, "lm_head.weight: a fixed-seed stand-in for N(0, 0.02), not torch's random draw");
         }
-        if (sdk::config_bool_or(cs_config, "use_bias_in_output", false))
+        if (sdk::config_flag_or(cs_config, "use_bias_in_output", false))
             plan.generate("lm_head.bias", CKPT_GEN_FILL, CKPT_DTYPE_F32, {vocab}, 0.0);
     }
 

@@ -4,7 +4,6 @@
 #include "core/node.hpp"
 #include "plugins/host_services.hpp"
 
-#include <ckptconv/cpp/config_values.hpp> // with decoder.hpp in one file: the SDK headers coexist
 #include <ckptconv/cpp/decoder.hpp>
 
 #include <gtest/gtest.h>

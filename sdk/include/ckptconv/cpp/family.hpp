@@ -147,6 +147,16 @@ inline bool config_flag_or(const ConstNode& config, const std::string& key, bool
     }
 }
 
+/// The two readers above without naming the config's side: errors say "the config: 'key' ...".
+inline std::string config_string_or(const ConstNode& config, const std::string& key, const std::string& fallback)
+{
+    return config_string_or(config, key, fallback, "the");
+}
+inline bool config_flag_or(const ConstNode& config, const std::string& key, bool fallback)
+{
+    return config_flag_or(config, key, fallback, "the");
+}
+
 // ---- source tensors ---------------------------------------------------------------------------
 
 /// The names of a plan's source tensors, read once: `has` is a hash look-up, so a family that
