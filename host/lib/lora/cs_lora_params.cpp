@@ -15,7 +15,10 @@ CsLoraGroup parse_group(const Node& g, const std::string& where)
     if (!g.is_map())
         throw_input("{}: expected a mapping of LoRA parameters, found a {}", where, Node::kind_name(g.kind()));
     CsLoraGroup out;
-    for (const auto& [key, value] : g.entries()) {
+    for (const auto& entry : g.entries()) {
+        // Named references, not a structured binding: C++17 lambdas cannot capture those (clang).
+        const auto& key = entry.first;
+        const auto& value = entry.second;
         const std::string k = Node::key_text(key);
         const std::string at = where + "." + k;
         auto number = [&]() {
