@@ -65,13 +65,7 @@ ConfigAction convert_max_pos_embed()
 {
     return sdk::config_action(
         "convert_max_pos_embed", [](ConfigContext& c, const std::string& o, const std::string& n) {
-            const int64_t v = config_int(c.src, o, c.from == kHf ? "HF" : "CS");
-            const int64_t pad = config_int(c.src, "pad_token_id", c.from == kHf ? "HF" : "CS");
-            const int64_t kLimit = int64_t{1} << 40; // keeps the arithmetic far from overflow
-            if (v < -kLimit || v > kLimit || pad < -kLimit || pad > kLimit)
-                throw ConfigConversionError("Can't convert config with " + o + "=" + std::to_string(v) +
-                                            " and pad_token_id=" + std::to_string(pad));
-            c.dst.entry(n).set(c.from == kHf ? v - pad - 1 : v + pad + 1);
+            sdk::convert_padded_positions(c, o, n, c.from == kHf ? "HF" : "CS");
         });
 }
 

@@ -32,17 +32,11 @@ ConfigAction convert_max_pos_embed()
             c.dst.entry(n).assign(c.src[o]);
             return;
         }
-        const int64_t v = config_int(c.src, o, side_name(c.from));
         ConstNode pad_node = c.src["pad_token_id"];
         if (!pad_node.present() || pad_node.is_null())
             throw ConfigConversionError("pad_token_id must be provided for learned position embeddings (" +
                                         std::string(side_name(c.from)) + " config has none)");
-        const int64_t pad = config_int(c.src, "pad_token_id", side_name(c.from));
-        const int64_t kLimit = int64_t{1} << 40; // keeps the arithmetic far from overflow
-        if (v < -kLimit || v > kLimit || pad < -kLimit || pad > kLimit)
-            throw ConfigConversionError("Can't convert config with " + o + "=" + std::to_string(v) +
-                                        " and pad_token_id=" + std::to_string(pad));
-        c.dst.entry(n).set(c.from == kHf ? v - pad - 1 : v + pad + 1);
+        sdk::convert_padded_positions(c, o, n, side_name(c.from));
     });
 }
 

@@ -157,6 +157,21 @@ inline bool config_flag_or(const ConstNode& config, const std::string& key, bool
     return config_flag_or(config, key, fallback, "the");
 }
 
+/// Learned positions numbered after the padding index (RoBERTa, ESM): the HF table has
+/// pad_token_id + 1 more rows than the CS one. Writes `new_key` from `key` of `c.src`; `where` names
+/// the config in errors.
+inline void convert_padded_positions(ConfigContext& c, const std::string& key, const std::string& new_key,
+                                     const std::string& where)
+{
+    const int64_t v = config_int(c.src, key, where);
+    const int64_t pad = config_int(c.src, "pad_token_id", where);
+    const int64_t kLimit = int64_t{1} << 40; // keeps the arithmetic far from overflow
+    if (v < -kLimit || v > kLimit || pad < -kLimit || pad > kLimit)
+        throw ConfigConversionError("Can't convert config with " + key + "=" + std::to_string(v) +
+                                    " and pad_token_id=" + std::to_string(pad));
+    c.dst.entry(new_key).set(c.from == kHfSide ? v - pad - 1 : v + pad + 1);
+}
+
 // ---- source tensors ---------------------------------------------------------------------------
 
 /// The names of a plan's source tensors, read once: `has` is a hash look-up, so a family that
