@@ -245,6 +245,40 @@ std::pair<FusedQkv, Rotary> falcon_qkv(const ConstNode&, const ConstNode& cs)
     return {FusedQkv::grouped(heads, groups, head_dim), Rotary{head_dim, head_dim}};
 }
 
+/// The HF FalconModel tensor shapes (nn.Linear weights [out, in]): the fused QKV holds the query
+/// heads and one K/V pair per KV head (new architecture), one shared pair (multi-query) or a
+/// K/V head per query head.
+void falcon_shapes(ModelShapes& s, ConstNode hf)
+{
+    const int64_t d = s.size("hidden_size", "hidden_size");
+    const int64_t layers = s.count("num_hidden_layers", "num_hidden_layers");
+    const int64_t vocab = s.size("vocab_size", "vocab_size");
+    const int64_t heads = s.size("num_attention_heads", "num_heads");
+    const int64_t ffn = s.size("ffn_hidden_size", "filter_size", 4 * d);
+    s.require_multiple("hidden_size", d, "num_attention_heads", heads);
+    const int64_t head_dim = heads > 0 ? d / heads : 0;
+    int64_t kv = heads;
+    if (flag(hf, "new_decoder_architecture"))
+        kv = s.size("num_kv_heads", "extra_attention_params.num_kv_groups", heads);
+    else if (flag(hf, "multi_query"))
+        kv = 1;
+    const int64_t qkv = (heads + 2 * kv) * head_dim;
+    const std::string p = R"((?:transformer\.)?)";
+    s.expect(p + R"(word_embeddings\.weight)", {vocab, d});
+    s.expect(p + R"(ln_f\.(?:weight|bias))", {d});
+    s.expect(R"(lm_head\.weight)", {vocab, d}, false);
+    const std::string h = p + R"(h\.{layer}\.)";
+    s.expect_layers(h + R"(self_attention\.query_key_value\.weight)", layers, {qkv, d});
+    s.expect_layers(h + R"(self_attention\.query_key_value\.bias)", layers, {qkv}, false);
+    s.expect_layers(h + R"(self_attention\.dense\.weight)", layers, {d, d});
+    s.expect_layers(h + R"((?:self_attention\.dense|mlp\.dense_4h_to_h)\.bias)", layers, {d}, false);
+    s.expect_layers(h + R"((?:ln_attn|ln_mlp|input_layernorm|post_attention_layernorm)\.(?:weight|bias))", layers,
+                    {d}, false);
+    s.expect_layers(h + R"(mlp\.dense_h_to_4h\.weight)", layers, {ffn, d});
+    s.expect_layers(h + R"(mlp\.dense_h_to_4h\.bias)", layers, {ffn}, false);
+    s.expect_layers(h + R"(mlp\.dense_4h_to_h\.weight)", layers, {d, ffn});
+}
+
 DecoderFamily falcon()
 {
     DecoderFamily f;
@@ -276,6 +310,7 @@ DecoderFamily falcon()
         r.add({re(R"(ln_f\.(?:weight|bias))")}, drop_tensor());
     };
     f.config = falcon_config;
+    f.shapes = falcon_shapes;
     return f;
 }
 

@@ -99,6 +99,31 @@ std::pair<FusedQkv, Rotary> neox_qkv(const ConstNode&, const ConstNode& cs)
     return {FusedQkv::per_head(heads, head_dim), Rotary{head_dim, config_int(cs, "rotary_dim", "CS")}};
 }
 
+/// The HF GPTNeoXModel tensor shapes (nn.Linear weights [out, in]).
+void neox_shapes(ModelShapes& s, ConstNode)
+{
+    const int64_t d = s.size("hidden_size", "hidden_size");
+    const int64_t layers = s.count("num_hidden_layers", "num_hidden_layers");
+    const int64_t vocab = s.size("vocab_size", "vocab_size");
+    const int64_t heads = s.size("num_attention_heads", "num_heads");
+    const int64_t inter = s.size("intermediate_size", "filter_size");
+    s.require_multiple("hidden_size", d, "num_attention_heads", heads);
+    const std::string p = R"((?:gpt_neox\.)?)";
+    s.expect(p + R"(embed_in\.weight)", {vocab, d});
+    s.expect(p + R"(final_layer_norm\.(?:weight|bias))", {d});
+    s.expect(R"(embed_out\.weight)", {vocab, d}, false);
+    const std::string l = p + R"(layers\.{layer}\.)";
+    s.expect_layers(l + R"(attention\.query_key_value\.weight)", layers, {3 * d, d});
+    s.expect_layers(l + R"(attention\.query_key_value\.bias)", layers, {3 * d});
+    s.expect_layers(l + R"(attention\.dense\.weight)", layers, {d, d});
+    s.expect_layers(l + R"(attention\.dense\.bias)", layers, {d});
+    s.expect_layers(l + R"((?:input|post_attention)_layernorm\.(?:weight|bias))", layers, {d});
+    s.expect_layers(l + R"(mlp\.dense_h_to_4h\.weight)", layers, {inter, d});
+    s.expect_layers(l + R"(mlp\.dense_h_to_4h\.bias)", layers, {inter});
+    s.expect_layers(l + R"(mlp\.dense_4h_to_h\.weight)", layers, {d, inter});
+    s.expect_layers(l + R"(mlp\.dense_4h_to_h\.bias)", layers, {d});
+}
+
 DecoderFamily neox()
 {
     DecoderFamily f;
@@ -125,6 +150,7 @@ DecoderFamily neox()
         r.add({re(R"(layers\.\d+\.attention\.(?:rotary_emb\.inv_freq|masked_bias|bias))")}, drop_tensor());
     };
     f.config = neox_config;
+    f.shapes = neox_shapes;
     return f;
 }
 

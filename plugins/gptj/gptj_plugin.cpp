@@ -110,6 +110,33 @@ CheckpointAction codegen_qkv()
             }};
 }
 
+/// The HF GPTJModel / CodeGenModel tensor shapes (nn.Linear weights [out, in]).
+void gptj_style_shapes(ModelShapes& s, bool codegen)
+{
+    const int64_t d = s.size("n_embd", "hidden_size");
+    const int64_t layers = s.count("n_layer", "num_hidden_layers");
+    const int64_t vocab = s.size("vocab_size", "vocab_size");
+    const int64_t heads = s.size("n_head", "num_heads");
+    const int64_t inner = s.size("n_inner", "filter_size", d > 0 ? 4 * d : 0);
+    s.require_multiple("n_embd", d, "n_head", heads);
+    const std::string p = R"((?:transformer\.)?)";
+    s.expect(p + R"(wte\.weight)", {vocab, d});
+    s.expect(p + R"(ln_f\.(?:weight|bias))", {d});
+    s.expect(R"(lm_head\.weight)", {vocab, d}, false);
+    s.expect(R"(lm_head\.bias)", {vocab}, false);
+    const std::string h = p + R"(h\.{layer}\.)";
+    if (codegen)
+        s.expect_layers(h + R"(attn\.qkv_proj\.weight)", layers, {3 * d, d});
+    else
+        s.expect_layers(h + R"(attn\.[qkv]_proj\.weight)", layers, {d, d});
+    s.expect_layers(h + R"(attn\.out_proj\.weight)", layers, {d, d});
+    s.expect_layers(h + R"(ln_1\.(?:weight|bias))", layers, {d});
+    s.expect_layers(h + R"(mlp\.fc_in\.weight)", layers, {inner, d});
+    s.expect_layers(h + R"(mlp\.fc_in\.bias)", layers, {inner});
+    s.expect_layers(h + R"(mlp\.fc_out\.weight)", layers, {d, inner});
+    s.expect_layers(h + R"(mlp\.fc_out\.bias)", layers, {d});
+}
+
 /// GPT-J (`codegen` false) or CodeGen.
 DecoderFamily gptj_style(bool codegen)
 {
@@ -148,6 +175,7 @@ DecoderFamily gptj_style(bool codegen)
               drop_tensor());
     };
     f.config = [codegen] { return gptj_style_config(codegen); };
+    f.shapes = [codegen](ModelShapes& s, ConstNode) { gptj_style_shapes(s, codegen); };
     return f;
 }
 

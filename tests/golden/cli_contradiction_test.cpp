@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5): wrong layer counts, widths, non-integer, negative and absurd sizes, tensors
-// of another shape, scalars, integer weights, and checkpoints without tensors. Each must fail
+// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon): wrong layer counts, widths,
+// non-integer, negative and absurd sizes, tensors of another shape, scalars, integer weights, and
+// checkpoints without tensors. Each must fail
 // with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every input
 // byte-identical.
 #include "test_support.hpp"
@@ -229,5 +230,16 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"roberta", "roberta", "num_hidden_layers", "hidden_size", "roberta.encoder.layer.1.output.dense.weight"},
         // The tiny T5's own relative_attention_max_distance is refused by the Model Zoo too.
         Family{"t5", "t5", "num_layers", "d_model", "encoder.block.0.layer.1.DenseReluDense.wi.weight",
-               "cs-ref/t5/input/config.json"}),
-    [](const ::testing::TestParamInfo<Family>& i) { return i.param.model; });
+               "cs-ref/t5/input/config.json"},
+        Family{"gptj", "gptj", "n_layer", "n_embd", "transformer.h.0.mlp.fc_in.weight"},
+        Family{"codegen", "codegen", "n_layer", "n_embd", "transformer.h.1.attn.qkv_proj.weight"},
+        Family{"gpt-neox", "gpt_neox", "num_hidden_layers", "hidden_size", "gpt_neox.layers.0.mlp.dense_h_to_4h.weight"},
+        Family{"falcon", "falcon", "num_hidden_layers", "hidden_size",
+               "transformer.h.1.self_attention.query_key_value.weight"}),
+    [](const ::testing::TestParamInfo<Family>& i) {
+        std::string name = i.param.model;
+        for (char& c : name)
+            if (c == '-')
+                c = '_';
+        return name;
+    });

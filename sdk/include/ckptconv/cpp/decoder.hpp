@@ -25,6 +25,7 @@
 #pragma once
 
 #include <ckptconv/cpp/family.hpp>
+#include <ckptconv/cpp/model_shapes.hpp>
 #include <ckptconv/cpp/mup.hpp>
 #include <ckptconv/cpp/release_steps.hpp>
 #include <ckptconv/cpp/rules.hpp>
@@ -425,6 +426,10 @@ struct DecoderFamily {
     std::vector<KeyRow> head_rows; // rows outside the base model in the LM form (lm_head, embed_out)
     std::function<void(CheckpointRules&)> base_rules;      // rows relative to the base model
     std::function<std::shared_ptr<DecoderConfig>()> config; // the config table, built once per converter
+    /// The HF tensor shapes the HF config implies (model_shapes.hpp; patterns accept the headless
+    /// names too), checked before anything is written: on HF -> CS against the input tensors, on
+    /// CS -> HF against the planned output. Unset: shapes are not checked.
+    std::function<void(ModelShapes&, ConstNode hf_config)> shapes;
 
     /// HF -> CS key rules for the LM (`headless` false) or headless form, CS `model.` accepted.
     std::shared_ptr<const CheckpointRules> rules(bool headless) const
@@ -509,9 +514,13 @@ public:
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? kHfSide : kCsSide};
+        if (ctx.from == kHfSide)
+            check_shapes(hf_config, kHfSide, ModelShapes::inputs_of(plan));
         apply_rules(*m_rules, ctx);
         if (m_headless && ctx.from == kHfSide)
             add_lm_head(ctx);
+        if (ctx.from == kCsSide)
+            check_shapes(hf_config, kCsSide, plan.outputs());
     }
 
 private:
@@ -519,6 +528,15 @@ private:
     {
         const std::string& note = headless ? f.hf_headless_note_class : f.hf_note_class;
         return !note.empty() ? note : headless ? f.hf_headless_class : f.hf_class;
+    }
+
+    void check_shapes(ConstNode hf_config, int from, const std::vector<TensorDesc>& hf_tensors) const
+    {
+        if (!m_family.shapes)
+            return;
+        ModelShapes s(hf_config, from);
+        m_family.shapes(s, hf_config);
+        s.check(hf_tensors);
     }
 
     /// HF -> CS of a headless model: the CS head is the embedding when tied, else a fresh
