@@ -205,6 +205,26 @@ TEST_P(Contradiction, ACerebrasCheckpointWhoseTensorsContradictItsConfig)
         ckpt::write_mdl(file, root);
         // The plugin's own rule may be the first to notice; any message will do, exit 1 will not.
         expect_refused(file, "cs-2.3", "hf", yaml, "");
+        // A release step renames tensors without looking at them; the checkpoint is checked on
+        // its way to hf first.
+        expect_refused(file, "cs-2.3", "cs-2.4", yaml, "checking the cs-2.3 checkpoint against its config");
+    }
+    // The untouched checkpoint upgrades, and is refused when its config has another layer count.
+    const auto upgraded = convert(mdl, "cs-2.3", "cs-2.4", yaml);
+    ASSERT_EQ(upgraded.exit_code, 0) << upgraded.err;
+    for (const auto& e : fs::directory_iterator(dir / "out"))
+        if (e.path().filename().string().find("cs-2.4") != std::string::npos)
+            fs::remove_all(e.path());
+    std::string text = read_file(yaml);
+    const std::string key = "num_hidden_layers: ";
+    const size_t at = text.find(key);
+    if (at != std::string::npos) {
+        const size_t end = text.find('\n', at);
+        const int64_t layers = std::stoll(text.substr(at + key.size(), end - at - key.size()));
+        text.replace(at, end - at, key + std::to_string(layers + 1));
+        write_file(dir / "more_layers.yaml", text);
+        expect_refused(mdl, "cs-2.3", "cs-2.4", dir / "more_layers.yaml",
+                       "the config has " + std::to_string(layers + 1) + " layers");
     }
 }
 
