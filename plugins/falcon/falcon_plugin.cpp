@@ -148,7 +148,7 @@ std::shared_ptr<DecoderConfig> falcon_config()
     auto t = std::make_shared<DecoderConfig>();
     const ConfigAction copy = rename_key();
     // Release tags: pos_scaling_factor from 2.1 (this converter's first release);
-    // pos_scaling_type / pos_scaling_extra_args from 2.4, gated by convert_rope_scaling.
+    // pos_scaling_type / pos_scaling_extra_args from 2.4 (the gates below).
     t->rules.add({eq("rope_scaling", "pos_scaling_factor")}, convert_rope_scaling())
         .add({eq("", "pos_scaling_extra_args")}, ConfigAction{})
         .add({eq("", "pos_scaling_type")}, ConfigAction{})
@@ -193,6 +193,7 @@ std::shared_ptr<DecoderConfig> falcon_config()
                             {"attention_module", "aiayn_attention"}, {"attention_type", "scaled_dot_product"},
                             {"use_untied_layer_norm", false},      {"extra_attention_params", one_group},
                             {"pos_scaling_factor", 1.0}};
+    t->gates = rope_scaling_gates();
     t->post_defaults[kHf] = {{"model_type", "falcon"}, {"new_decoder_architecture", true}, {"multi_query", true}};
     t->post_defaults[kCs] = {{"embedding_dropout_rate", 0.0},        {"share_embedding_weights", true},
                              {"nonlinearity", "gelu"},               {"max_position_embeddings", 2048},

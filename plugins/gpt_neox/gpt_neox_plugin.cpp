@@ -34,7 +34,7 @@ std::shared_ptr<DecoderConfig> neox_config()
     auto t = std::make_shared<DecoderConfig>();
     const ConfigAction copy = rename_key();
     // Release tags: pos_scaling_factor from 2.1 (this converter's first release);
-    // pos_scaling_type / pos_scaling_extra_args from 2.4, gated by convert_rope_scaling.
+    // pos_scaling_type / pos_scaling_extra_args from 2.4 (the gates below).
     t->rules.add({eq("rope_scaling", "pos_scaling_factor")}, convert_rope_scaling())
         .add({eq("", "pos_scaling_extra_args")}, ConfigAction{})
         .add({eq("", "pos_scaling_type")}, ConfigAction{})
@@ -76,6 +76,7 @@ std::shared_ptr<DecoderConfig> neox_config()
                             {"use_parallel_residual", true}, {"rope_scaling", nullptr}};
     t->pre_defaults[kCs] = gptj_model_cs_defaults();
     t->pre_defaults[kCs].emplace_back("pos_scaling_factor", 1.0);
+    t->gates = rope_scaling_gates();
     t->post_defaults[kHf] = {{"rotary_pct", 1.0}, {"rotary_emb_base", 10000}, {"model_type", "gpt_neox"}};
     t->post_defaults[kCs] = {{"attention_type", "scaled_dot_product"},
                              {"use_untied_layer_norm", true},

@@ -249,9 +249,8 @@ LlamaConfigConverter::LlamaConfigConverter(Variant variant) : m_variant(variant)
                           {"name", Value(m_variant.registry_name())}};
     // Release_2.3.0 expresses only linear scaling, as pos_scaling_factor alone; the other keys
     // here are known from cs-2.1, the oldest target (docs/config-keys-by-release.md).
-    gates = {{"pos_scaling_type", {2, 4}, {Value("linear")}},
-             {"pos_scaling_extra_args", {2, 4}, {}},
-             sdk::registry_name_gate()};
+    gates = sdk::rope_scaling_gates();
+    gates.push_back(sdk::registry_name_gate());
 }
 
 void LlamaConfigConverter::pre_convert(sdk::ConfigContext& ctx, sdk::Node work) const

@@ -204,9 +204,10 @@ const Refusal kRefusals[] = {
     {"gpt-neox", "gpt_neox", "cs-2.3", "hf", "position_embedding_type", "alibi",
      "Can't convert config with position_embedding_type=alibi. Only rotary is supported."},
     {"gpt-neox", "gpt_neox", "hf", "cs-2.3", "rope_scaling", R"({"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32})",
-     "rope_scaling type `yarn` needs pos_scaling_type, which first appears in Release 2.4.0; cs-2.3 has only linear scaling."},
+     "Can't convert config with pos_scaling_type=yarn to cs-2.3: the Model Zoo knows pos_scaling_type from cs-2.4 "
+     "(Release_2.4.0) on."},
     {"falcon", "falcon", "hf", "cs-2.2", "rope_scaling", R"({"type": "longrope", "factor": 4.0})",
-     "rope_scaling type `longrope` needs pos_scaling_type, which first appears in Release 2.4.0; cs-2.2 has only linear"},
+     "Can't convert config with pos_scaling_type=longrope to cs-2.2: the Model Zoo knows pos_scaling_type from cs-2.4"},
     {"gpt-neox", "gpt_neox", "cs-2.3", "hf", "mup_base_hidden_size", "32",
      "This model currently does not support muP checkpoint conversion to HF."},
     {"codegen", "codegen", "hf", "cs-2.3", "n_head", "2",

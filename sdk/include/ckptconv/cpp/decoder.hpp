@@ -347,10 +347,8 @@ inline TableConfigConverter::Defaults gptj_model_cs_defaults()
 
 /// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
 /// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
-/// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it.
-/// Release gate: `pos_scaling_type` and `pos_scaling_extra_args` first appear in Release 2.4.0
-/// (2.1 ... 2.3 know linear scaling only, as `pos_scaling_factor`), so a cs-2.1 ... cs-2.3 target
-/// gets no type key and refuses yarn and longrope rather than write keys it would ignore.
+/// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it, and
+/// gate them by release with rope_scaling_gates() (release_gate.hpp).
 inline ConfigAction convert_rope_scaling()
 {
     return config_action("convert_pi", [](ConfigContext& c, const std::string& o, const std::string& n) {
@@ -371,15 +369,7 @@ inline ConfigAction convert_rope_scaling()
                                             "supported, but got type `" + type + "`.");
             if (!v.has("factor"))
                 throw ConfigConversionError("rope_scaling of type " + type + " needs a 'factor'");
-            const auto release = cs_version(c.req.tgt_fmt);
-            const bool typed = !release || *release >= std::make_pair(2, 4);
-            if (!typed && type != "linear")
-                throw ConfigConversionError("rope_scaling type `" + type + "` needs pos_scaling_type, which first "
-                                            "appears in Release 2.4.0; " + c.req.tgt_fmt + " has only linear scaling. "
-                                            "Convert to cs-2.4 or later.");
             c.dst.entry(n).assign(v["factor"]);
-            if (!typed)
-                return;
             c.dst.entry("pos_scaling_type").set(type);
             if (type == "yarn") {
                 if (!v.has("original_max_position_embeddings"))

@@ -56,6 +56,14 @@ using KeyGates = std::vector<KeyGate>;
 /// (BaseConfigConverter_HF_CS); a config for an older release is chosen by its model directory.
 inline KeyGate registry_name_gate() { return {"name", {2, 4}, {}, true}; }
 
+/// The rope scaling keys beside `pos_scaling_factor`: Release_2.4.0 adds `pos_scaling_type` and
+/// `pos_scaling_extra_args`; 2.1 ... 2.3 know linear scaling only (the type left out there), so
+/// yarn, longrope or llama3 scaling is refused for them.
+inline KeyGates rope_scaling_gates()
+{
+    return {{"pos_scaling_type", {2, 4}, {Value("linear")}}, {"pos_scaling_extra_args", {2, 4}, {}}};
+}
+
 /// What a gate does with an implied value in a config for an older release.
 enum class ImpliedValue {
     omit, // leave the key out (the older release's own converter never wrote it)
