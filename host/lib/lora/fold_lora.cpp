@@ -120,10 +120,9 @@ const CsLoraGroup& group_of(const std::vector<CsLoraGroup>& groups, const std::s
                 for (const auto& t : *g.target_modules)
                     if (t != leaf && t != "Linear" && t != "Embedding")
                         throw ConversionError(fmt::format(
-                            "{}: cannot tell whether {} lies inside a {} module: ckptconv knows the Model Zoo "
-                            "module classes of the decoder models built as Gpt2Model (gpt2, llama, mistral, ...) "
-                            "only, not of {} (target_modules naming Linear or Embedding alone work for every "
-                            "model)",
+                            "{}: cannot tell whether {} lies inside a {} module: ckptconv does not know the Model "
+                            "Zoo module classes of {} or of that tensor (target_modules naming Linear or Embedding "
+                            "alone work for every model; docs/mappings-lora-classes.md lists the known ones)",
                             config_file, module, t, model));
         classes = std::vector<std::string>{leaf};
     }
@@ -187,10 +186,10 @@ FoldResult fold_cs(const host::Registry& reg, const std::vector<host::PluginReco
 
     bool untie = false;
     const Node* share = section.find("share_embedding_weights");
-    const std::string embedding = cs_input_embedding(model);
+    const TiedEmbedding tied = cs_tied_embedding(model);
     std::string embedding_weight;
     for (const auto& [module, m] : modules)
-        if (!embedding.empty() && without_model_prefix(module) == embedding)
+        if (!tied.input.empty() && without_model_prefix(module) == tied.input)
             embedding_weight = m.weight;
     if (share && share->kind() == Node::Kind::boolean && share->as_bool() && !embedding_weight.empty()) {
         log::warning("Your model enables weight tying between the embedding & language model head, while "
@@ -233,7 +232,7 @@ FoldResult fold_cs(const host::Registry& reg, const std::vector<host::PluginReco
     if (untie) {
         // The untied head keeps the embedding as it was before the fold.
         const std::string prefix = embedding_weight.rfind("model.", 0) == 0 ? "model." : "";
-        const std::string head = prefix + "lm_head.weight";
+        const std::string head = prefix + tied.output + ".weight";
         if (!base_values.count(head)) {
             engine::OpRequest op;
             op.kind = engine::OpKind::copy;
