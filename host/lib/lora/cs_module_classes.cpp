@@ -129,7 +129,7 @@ struct ModuleTree {
 
 const std::vector<ModuleTree>& module_trees()
 {
-    static const TiedEmbedding lm{"embedding_layer.word_embeddings", "lm_head"};
+    static const TiedEmbedding lm{"embedding_layer.word_embeddings", "lm_head", ""};
     static const std::vector<ModuleTree> trees = {
         {{"gpt2", "gpt3", "btlm", "bloom", "llama", "mistral", "mixtral", "mpt", "santacoder", "starcoder", "jais"},
          {"Gpt2Model", "GPT2LMHeadModel"},
@@ -139,7 +139,7 @@ const std::vector<ModuleTree>& module_trees()
         {{"bert", "roberta"},
          {"BertForPreTrainingModel", "BertPretrainModel"},
          bert_pretrain(),
-         {"bert_encoder.embedding_layer.word_embeddings", "bert_mlm_head.classifier.ffn.0.linear_layer"}},
+         {"bert_encoder.embedding_layer.word_embeddings", "bert_mlm_head.classifier.ffn.0.linear_layer", ""}},
         {{"bert-sequence-classifier"},
          {"BertForSequenceClassificationModel", "BertForSequenceClassification"},
          bert_finetune(),
@@ -151,7 +151,7 @@ const std::vector<ModuleTree>& module_trees()
         {{"t5"},
          {"T5ForConditionalGenerationModel", "T5ForConditionalGeneration"},
          t5(),
-         {"decoder_embeddings.word_embeddings", "lm_head"}},
+         {"decoder_embeddings.word_embeddings", "lm_head", "encoder_embeddings.word_embeddings"}},
     };
     return trees;
 }

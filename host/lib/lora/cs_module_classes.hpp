@@ -28,11 +28,14 @@ std::optional<std::vector<std::string>> cs_module_classes(const std::string& mod
 /// (the Model Zoo names its embedding tables *_embeddings, embed, embed_tokens, ...).
 std::string cs_leaf_class(const std::string& module);
 
-/// The modules the Model Zoo ties when `share_embedding_weights` is on: the input word embedding
-/// its fold tool checks (get_input_embeddings) and the output layer tied to it.
+/// The modules the Model Zoo ties: with `share_embedding_weights` the input word embedding its fold
+/// tool checks (get_input_embeddings) and the output layer; with t5's
+/// `share_encoder_decoder_embedding` that input embedding and the encoder's. Module names are
+/// without `model.`; "" where the model has no such module.
 struct TiedEmbedding {
-    std::string input;  ///< module name without `model.`, "" when the model has none
-    std::string output; ///< module name without `model.`
+    std::string input;
+    std::string output;
+    std::string encoder_input;
 };
 
 /// The tied embedding pair of `model` ("" input when unknown or the model has no such pair).

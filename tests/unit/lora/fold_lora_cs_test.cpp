@@ -252,6 +252,14 @@ TEST(FoldLoraCs, BertGroupsByClassesAboveTheLayer)
     EXPECT_NE(dry.out.find("Would write " + (dir / "out/ckpt_folded.mdl").string()), std::string::npos);
     EXPECT_FALSE(fs::exists(dir / "out"));
 
+    // Without share_embedding_weights the model ties by default; the Model Zoo's tool would read the
+    // key as false and keep the tie (docs/decisions.md, D24).
+    std::string yaml = read_file(c.config);
+    const std::string share = "    share_embedding_weights: true\n";
+    ASSERT_NE(yaml.find(share), std::string::npos);
+    yaml.erase(yaml.find(share), share.size());
+    fs::remove(c.config);
+    write_text(c.config, yaml);
     RunResult r = cli({"fold-lora", "--model", "bert", "-p", c.config.string(), c.checkpoint.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // The word embedding was adapted: the MLM classifier tied to it keeps its own stored values.
@@ -332,9 +340,14 @@ TEST(FoldLoraCs, T5DecoderAttentionEncoderMlpAndPositionBias)
     ASSERT_EQ(c.factors.size(), 2u * 8 + 2u * 2 + 2 + 2);
     RunResult r = cli({"fold-lora", "--model", "transformer", "-p", c.config.string(), c.checkpoint.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    // The decoder's word embedding is the one tied to lm_head.
+    // The decoder's word embedding is the one tied to lm_head; the encoder's, tied to it by default,
+    // was adapted separately (docs/decisions.md, D24).
     EXPECT_NE(r.err.find("disables weight tying (i.e. share_embedding_weights=False)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("share_encoder_decoder_embedding=False"), std::string::npos) << r.err;
     expect_folded(c, dir / "ckpt_folded.mdl");
+    const std::string yaml = read_file(dir / "params_folded.yaml");
+    EXPECT_NE(yaml.find("share_embedding_weights: false"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("share_encoder_decoder_embedding: false"), std::string::npos) << yaml;
 }
 
 TEST(FoldLoraCs, GptjLayerClassIsGptjDecoderLayer)
