@@ -63,11 +63,13 @@ PathRules embedding_layer()
 
 /// Inside TransformerEncoder / TransformerDecoder: `layers` is a ModuleList of `layer_class`,
 /// whose attention modules (`attention_attrs`) hold four Linear projections and whose `ffn` is a
-/// FeedForwardNetwork.
+/// FeedForwardNetwork, or with experts a SparseMoEBlock whose router `gate` is the one Linear (the
+/// experts' weights are plain parameters, which LoRA never wraps).
 PathRules layer_stack(const std::string& layer_class, const std::string& attention_attrs)
 {
     const PathRules layer = under(attention_attrs, {"@attn"}, linear(R"(proj_(q|k|v|output)_dense_layer)")) +
-                            under("ffn", {"FeedForwardNetwork"}, feed_forward());
+                            under("ffn", {"FeedForwardNetwork"}, feed_forward()) +
+                            under("ffn", {"SparseMoEBlock"}, linear("gate"));
     return under(R"(layers\.\d+)", {"ModuleList", layer_class}, layer);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `ckptconv fold-lora` on Cerebras checkpoints made from the gpt2, llama, bert, t5 and gptj fixtures
-// with LoRA factors generated here: merged values against an independent float64 merge, the config,
-// which modules each target_modules class path holds, refusals.
+// `ckptconv fold-lora` on Cerebras checkpoints made from the gpt2, llama, bert, t5, gptj and
+// mixtral fixtures with LoRA factors generated here: merged values against an independent float64
+// merge, the config, which modules each target_modules class path holds, refusals.
 #include "lora_test_util.hpp"
 
 #include "formats/container.hpp"
@@ -371,6 +371,20 @@ TEST(FoldLoraCs, GptjLayerClassIsGptjDecoderLayer)
         expect_refused(c, dir / "out", 1, "GptjModel > GPTJModel > TransformerDecoder > ModuleList > GPTJDecoderLayer",
                        "gptj");
     }
+}
+
+TEST(FoldLoraCs, MixtralRouterIsTheMoeBlocksOnlyLinear)
+{
+    TempDir dir;
+    // The experts' fused weights are no Linear layers; SparseMoEBlock holds the router only.
+    const CsCase c = make_cs_case(dir.path(), "mixtral", DType::f32,
+                                  {{R"(transformer_decoder\.layers\.\d+\.ffn\.gate)", 2, 0.5, false}},
+                                  "    lora_params:\n        r: 2\n        alpha: 1\n"
+                                  "        target_modules: [TransformerDecoderLayer, SparseMoEBlock]\n");
+    ASSERT_EQ(c.factors.size(), 2u);
+    RunResult r = cli({"fold-lora", "--model", "mixtral", "-p", c.config.string(), c.checkpoint.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_folded(c, dir / "ckpt_folded.mdl");
 }
 
 TEST(FoldLoraCs, UnknownTreeMatchesTheLayerOnly)
