@@ -14,12 +14,13 @@ namespace ckpt::lora {
 /// its `.weight`, with or without the `model.` prefix a training checkpoint has), as
 /// make_model_lora sees them: e.g. for gpt2 `transformer_decoder.layers.0.self_attn.proj_q_dense_layer`
 /// -> Gpt2Model, GPT2LMHeadModel, TransformerDecoder, ModuleList, TransformerDecoderLayer,
-/// MultiheadAttention, Linear. `model_config` is the config's model section (the attention
-/// class follows `attention_module`).
+/// MultiheadAttention, Linear. `model` is a ckptconv model name (its `-headless` form too);
+/// `model_config` is the config's model section (the attention class follows `attention_module`).
 ///
-/// Known for the models the Model Zoo builds as Gpt2Model (gpt2, gpt3, btlm, bloom, llama,
-/// mistral, mixtral, mpt, santacoder, starcoder, jais); nullopt for other models and for names
-/// those models do not have.
+/// Known for the models the Model Zoo builds as Gpt2Model (gpt2, llama, mistral, ...), as
+/// GptjModel (gptj, gpt-neox, falcon, codegen), bert and its heads, roberta, and t5 (the tables
+/// and the release they were read from are in docs/mappings-lora-classes.md); nullopt for other
+/// models and for names those models do not have.
 std::optional<std::vector<std::string>> cs_module_classes(const std::string& model, const std::string& module,
                                                           const Node& model_config);
 
@@ -27,7 +28,17 @@ std::optional<std::vector<std::string>> cs_module_classes(const std::string& mod
 /// (the Model Zoo names its embedding tables *_embeddings, embed, embed_tokens, ...).
 std::string cs_leaf_class(const std::string& module);
 
-/// The module holding the input word embedding of `model`, when known ("" otherwise).
-std::string cs_input_embedding(const std::string& model);
+/// The modules the Model Zoo ties: with `share_embedding_weights` the input word embedding its fold
+/// tool checks (get_input_embeddings) and the output layer; with t5's
+/// `share_encoder_decoder_embedding` that input embedding and the encoder's. Module names are
+/// without `model.`; "" where the model has no such module.
+struct TiedEmbedding {
+    std::string input;
+    std::string output;
+    std::string encoder_input;
+};
+
+/// The tied embedding pair of `model` ("" input when unknown or the model has no such pair).
+TiedEmbedding cs_tied_embedding(const std::string& model);
 
 } // namespace ckpt::lora

@@ -107,6 +107,55 @@ uint64_t unique_bytes(const std::vector<NamedTensor>& tensors)
     return total;
 }
 
+/// Whether the config ties what `key` names: the Model Zoo's default (true for every model with a
+/// tied pair) when the key is absent, which its fold tool reads as false (docs/decisions.md, D24).
+bool tie_on(const Node& section, const std::string& key)
+{
+    const Node* n = section.find(key);
+    return !n || (n->kind() == Node::Kind::boolean && n->as_bool());
+}
+
+/// Folding an embedding the Model Zoo ties to another weight breaks the tie, as the fold tool does
+/// for share_embedding_weights (and ckptconv also for t5's share_encoder_decoder_embedding): the
+/// flag is turned off in `section`, with a warning. Returns (partner weight, source weight) for each
+/// partner that now needs its own values: the source as it was before the fold.
+std::vector<std::pair<std::string, std::string>> break_embedding_ties(const std::string& model,
+                                                                      const std::map<std::string, CsLoraModule>& modules,
+                                                                      Node& section)
+{
+    const TiedEmbedding tied = cs_tied_embedding(model);
+    std::string prefix;
+    const auto adapted = [&](const std::string& name) -> std::string {
+        for (const auto& [module, m] : modules)
+            if (!name.empty() && without_model_prefix(module) == name) {
+                prefix = module.substr(0, module.size() - name.size());
+                return m.weight;
+            }
+        return "";
+    };
+    std::vector<std::pair<std::string, std::string>> partners;
+    const std::string input = adapted(tied.input);
+    if (!input.empty() && tie_on(section, "share_embedding_weights")) {
+        log::warning("Your model enables weight tying between the embedding & language model head, while "
+                     "simultaneously updating the embeddings via LoRA. In order to maintain the intended behavior, "
+                     "the folded checkpoint disables weight tying (i.e. share_embedding_weights=False)");
+        section.set("share_embedding_weights", Node(false));
+        partners.emplace_back(prefix + tied.output + ".weight", input);
+    }
+    const std::string encoder = adapted(tied.encoder_input);
+    if ((!input.empty() || !encoder.empty()) && !tied.encoder_input.empty() &&
+        tie_on(section, "share_encoder_decoder_embedding")) {
+        log::warning("Your model shares one word embedding between encoder and decoder, and LoRA adapted them "
+                     "separately; the folded checkpoint keeps both (i.e. share_encoder_decoder_embedding=False)");
+        section.set("share_encoder_decoder_embedding", Node(false));
+        if (encoder.empty())
+            partners.emplace_back(prefix + tied.encoder_input + ".weight", input);
+        if (input.empty())
+            partners.emplace_back(prefix + tied.input + ".weight", encoder);
+    }
+    return partners;
+}
+
 /// The LoRA group of one adapted module; ConversionError when the config does not describe it.
 const CsLoraGroup& group_of(const std::vector<CsLoraGroup>& groups, const std::string& model,
                             const std::string& module, const Node& section, const std::string& config_file)
@@ -120,10 +169,9 @@ const CsLoraGroup& group_of(const std::vector<CsLoraGroup>& groups, const std::s
                 for (const auto& t : *g.target_modules)
                     if (t != leaf && t != "Linear" && t != "Embedding")
                         throw ConversionError(fmt::format(
-                            "{}: cannot tell whether {} lies inside a {} module: ckptconv knows the Model Zoo "
-                            "module classes of the decoder models built as Gpt2Model (gpt2, llama, mistral, ...) "
-                            "only, not of {} (target_modules naming Linear or Embedding alone work for every "
-                            "model)",
+                            "{}: cannot tell whether {} lies inside a {} module: ckptconv does not know the Model "
+                            "Zoo module classes of {} or of that tensor (target_modules naming Linear or Embedding "
+                            "alone work for every model; docs/mappings-lora-classes.md lists the known ones)",
                             config_file, module, t, model));
         classes = std::vector<std::string>{leaf};
     }
@@ -185,20 +233,7 @@ FoldResult fold_cs(const host::Registry& reg, const std::vector<host::PluginReco
                                               cfg_file, module, fmt::join(*classes, " > "), ck_file, module, module));
     }
 
-    bool untie = false;
-    const Node* share = section.find("share_embedding_weights");
-    const std::string embedding = cs_input_embedding(model);
-    std::string embedding_weight;
-    for (const auto& [module, m] : modules)
-        if (!embedding.empty() && without_model_prefix(module) == embedding)
-            embedding_weight = m.weight;
-    if (share && share->kind() == Node::Kind::boolean && share->as_bool() && !embedding_weight.empty()) {
-        log::warning("Your model enables weight tying between the embedding & language model head, while "
-                     "simultaneously updating the embeddings via LoRA. In order to maintain the intended behavior, "
-                     "the folded checkpoint disables weight tying (i.e. share_embedding_weights=False)");
-        section.set("share_embedding_weights", Node(false));
-        untie = true;
-    }
+    const std::vector<std::pair<std::string, std::string>> partners = break_embedding_ties(model, modules, section);
 
     std::map<std::string, engine::ValueId> base_values;
     for (const auto& t : tensors) {
@@ -230,18 +265,15 @@ FoldResult fold_cs(const host::Registry& reg, const std::vector<host::PluginReco
         u.scale = g.scale();
         add_merge(plan, t.name, in, {u}, t.name);
     }
-    if (untie) {
-        // The untied head keeps the embedding as it was before the fold.
-        const std::string prefix = embedding_weight.rfind("model.", 0) == 0 ? "model." : "";
-        const std::string head = prefix + "lm_head.weight";
-        if (!base_values.count(head)) {
-            engine::OpRequest op;
-            op.kind = engine::OpKind::copy;
-            op.output = head;
-            op.inputs = {base_values.at(embedding_weight)};
-            plan.add(std::move(op));
-            log::info("{} is written from the embedding as it was before the fold (untied head)", head);
-        }
+    for (const auto& [partner, source] : partners) {
+        if (base_values.count(partner))
+            continue;
+        engine::OpRequest op;
+        op.kind = engine::OpKind::copy;
+        op.output = partner;
+        op.inputs = {base_values.at(source)};
+        plan.add(std::move(op));
+        log::info("{} is written from {} as it was before the fold (untied)", partner, source);
     }
     engine::validate(plan, false);
 
