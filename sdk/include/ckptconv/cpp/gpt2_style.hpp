@@ -115,4 +115,45 @@ inline void gpt2_config_pre(ConfigContext& c, Node work)
             rate.write(work.entry(k));
 }
 
+/// What add_gpt2_base_shapes read from the config, for the family's attention rows.
+struct Gpt2BaseShapes {
+    int64_t hidden = 0, heads = 0, layers = 0;
+    std::string layer; // the per-layer pattern prefix, `{layer}` standing for the index
+    int64_t head_dim() const { return heads > 0 ? hidden / heads : 0; }
+};
+
+/// The HF tensor shapes of a GPT-2 base model the config implies (model_shapes.hpp; the headless
+/// names accepted), all but the family's q/k/v projections: embeddings, norms, `attn.c_proj`, the
+/// MLP and an optional `lm_head`. `conv1d`: weights are stored `[in, out]` (GPT-2's Conv1D),
+/// else `[out, in]` (nn.Linear).
+inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d)
+{
+    Gpt2BaseShapes g;
+    g.hidden = s.size("n_embd", "hidden_size");
+    g.heads = s.size("n_head", "num_heads");
+    g.layers = s.count("n_layer", "num_hidden_layers");
+    const int64_t d = g.hidden;
+    const int64_t vocab = s.size("vocab_size", "vocab_size");
+    const int64_t positions = s.size("n_positions", "max_position_embeddings");
+    const int64_t inner = s.size("n_inner", "filter_size", d > 0 ? 4 * d : 0);
+    s.require_multiple("n_embd", d, "n_head", g.heads);
+    const auto weight = [conv1d](int64_t out, int64_t in) {
+        return conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in};
+    };
+    const std::string p = R"((?:transformer\.)?)";
+    s.expect(p + R"(wte\.weight)", {vocab, d});
+    s.expect(p + R"(wpe\.weight)", {positions, d});
+    s.expect(p + R"(ln_f\.(?:weight|bias))", {d});
+    s.expect(R"(lm_head\.weight)", {vocab, d}, false);
+    g.layer = p + R"(h\.{layer}\.)";
+    s.expect_layers(g.layer + R"(ln_[12]\.(?:weight|bias))", g.layers, {d});
+    s.expect_layers(g.layer + R"(attn\.c_proj\.weight)", g.layers, weight(d, d));
+    s.expect_layers(g.layer + R"(attn\.c_proj\.bias)", g.layers, {d});
+    s.expect_layers(g.layer + R"(mlp\.c_fc\.weight)", g.layers, weight(inner, d));
+    s.expect_layers(g.layer + R"(mlp\.c_fc\.bias)", g.layers, {inner});
+    s.expect_layers(g.layer + R"(mlp\.c_proj\.weight)", g.layers, weight(d, inner));
+    s.expect_layers(g.layer + R"(mlp\.c_proj\.bias)", g.layers, {d});
+    return g;
+}
+
 } // namespace ckpt::sdk
