@@ -203,6 +203,53 @@ const Row kRows[] = {
      "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml"},
     {"t5_config_cs23_to_hf", "t5", "cs-2.3", "hf", "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
      "cs-ref/t5/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "T5ForConditionalGeneration"},
+
+    // ---- starcoder (cs-ref/starcoder; the aliases' .mdl is byte-identical to hf_to_cs) ----
+    {"starcoder_bin_cs23", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"octocoder_bin_cs23", "octocoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_octocoder/config_to_cs-2.3.yaml"},
+    {"sqlcoder_bin_cs23", "sqlcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_sqlcoder/config_to_cs-2.3.yaml"},
+    {"wizardcoder_bin_cs23", "wizardcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_wizardcoder/config_to_cs-2.3.yaml"},
+    // One table from cs-2.1 to cs-2.9: the same tensors for every release.
+    {"starcoder_bin_cs21", "starcoder", "hf", "cs-2.1", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"starcoder_bin_cs29", "starcoder", "hf", "cs-2.9", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    {"starcoder_round_trip_bin", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32"},
+    {"starcoder_round_trip_safetensors", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32", kSafetensors},
+    {"starcoder_headless_cs23", "starcoder-headless", "hf", "cs-2.3", "cs-ref/starcoder/input_headless/config.json",
+     "cs-ref/starcoder/input_headless/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/headless_hf_to_cs/config_to_cs-2.3.yaml"},
+    // The Model Zoo's headless HF config names the LM class too (its post-default).
+    {"starcoder_headless_round_trip", "starcoder-headless", "hf", "cs-2.3",
+     "cs-ref/starcoder/input_headless/config.json", "cs-ref/starcoder/input_headless/pytorch_model.bin", kTrip,
+     "cs-ref/starcoder/input_headless/pytorch_model.bin", "cs-ref/starcoder/headless_cs_to_hf/config.json",
+     "GPTBigCodeForCausalLM", "float32"},
+    {"starcoder_config_hf_to_cs23", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json", "", kRef, "",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"starcoder_config_cs23_to_hf", "starcoder", "cs-2.3", "hf", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml", "",
+     kRef, "", "cs-ref/starcoder/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "GPTBigCodeForCausalLM", "float32"},
+    // hf -> cs-2.0 (through cs-2.1 and the StarCoder cs-2.0 step, as Release 2.0.2's converter
+    // had it) and back.
+    {"starcoder_round_trip_cs20", "starcoder", "hf", "cs-2.0", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32"},
+    // cs-2.1 -> cs-2.0 (the embedding refactor undone) and back gives every tensor again.
+    {"starcoder_cs21_cs20_round_trip", "starcoder", "cs-2.1", "cs-2.0", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip,
+     "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "", "", nullptr, "", true},
 };
 // clang-format on
 
