@@ -93,6 +93,41 @@ TEST(StarcoderMultiHead, SplitsPerHeadAndRoundTrips)
               "");
 }
 
+/// muP is folded on the way to HF (the Model Zoo's supports_mup_conversion): k by
+/// attention_logits_alpha / sqrt(head_dim) = 2 / 4, the embeddings by embeddings_scale, the head by
+/// output_logits_alpha / (hidden_size / mup_base_hidden_size) = 1 / 2; the muP keys are gone.
+TEST(StarcoderMup, FoldsIntoTheHfTensors)
+{
+    TempDir in, out;
+    std::string yaml = read_file(data_path(kCsConfig));
+    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"mup_base_hidden_size", "32"}, {"attention_logits_alpha", "2.0"}, {"embeddings_scale", "4.0"}})
+        yaml = with_yaml_key(yaml, k, v);
+    write_file(in / "config.yaml", yaml);
+    const fs::path mdl = data_path("cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl");
+    RunResult r = convert("starcoder", "cs-2.3", "hf", in / "config.yaml", mdl, out.path());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto cs = tensors(mdl);
+    const auto hf = tensors(only_file(out.path(), ".index.json"));
+    const Tensor& k = cs.at("transformer_decoder.layers.1.self_attn.proj_k_dense_layer.weight");
+    const Tensor& q = cs.at("transformer_decoder.layers.1.self_attn.proj_q_dense_layer.weight");
+    const Tensor& fused = hf.at("transformer.h.1.attn.c_attn.weight"); // [q: 64 | k: 16 | v: 16, 64]
+    ASSERT_EQ(fused.shape, (std::vector<int64_t>{96, 64}));
+    for (size_t i = 0; i < k.values.size(); ++i)
+        ASSERT_EQ(fused.values[64 * 64 + i], 0.5f * k.values[i]) << i;
+    for (size_t i = 0; i < q.values.size(); ++i)
+        ASSERT_EQ(fused.values[i], q.values[i]) << i;
+    const Tensor& wte = cs.at("embedding_layer.word_embeddings.weight");
+    const Tensor& head = cs.at("lm_head.weight");
+    for (size_t i = 0; i < wte.values.size(); ++i) {
+        ASSERT_EQ(hf.at("transformer.wte.weight").values[i], 4.0f * wte.values[i]) << i;
+        ASSERT_EQ(hf.at("lm_head.weight").values[i], 0.5f * head.values[i]) << i;
+    }
+    const std::string json = read_file(only_file(out.path(), "config.json"));
+    EXPECT_EQ(json.find("mup"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"tie_word_embeddings\": false"), std::string::npos) << json;
+}
+
 TEST(StarcoderList, ShowsEveryNameWithTheModelZooNotes)
 {
     RunResult r = run_bundled({"list", "--hide-notes"});
