@@ -308,6 +308,9 @@ const Row kRows[] = {
      "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
     {"starcoder_config_cs23_to_hf", "starcoder", "cs-2.3", "hf", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml", "",
      kRef, "", "cs-ref/starcoder/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "GPTBigCodeForCausalLM", "float32"},
+    // cs -> hf -> cs gives every key of the CS config back, byte for byte.
+    {"starcoder_config_cs23_round_trip", "starcoder", "cs-2.3", "hf", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml",
+     "", kTrip, "", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
     // hf -> cs-2.0 (through cs-2.1 and the StarCoder cs-2.0 step, as Release 2.0.2's converter
     // had it) and back.
     {"starcoder_round_trip_cs20", "starcoder", "hf", "cs-2.0", "hf/starcoder/bin/config.json",
@@ -345,6 +348,10 @@ const Row kRows[] = {
      "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml"},
     {"santacoder_config_cs23_to_hf", "santacoder", "cs-2.3", "hf", "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml",
      "", kRef, "", "expected/santacoder/config_cs23_to_hf.json", "GPT2LMHeadCustomModel", "float32"},
+    // Every key the CS model keeps survives cs -> hf -> cs, byte for byte (the remote code's own
+    // keys included: scale_attn_by_inverse_layer_idx, attention_head_type).
+    {"santacoder_config_cs23_round_trip", "santacoder", "cs-2.3", "hf",
+     "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml", "", kTrip, "", "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml"},
 };
 // clang-format on
 
