@@ -93,6 +93,27 @@ TEST(StarcoderMultiHead, SplitsPerHeadAndRoundTrips)
               "");
 }
 
+/// A headless checkpoint's CS head: the word embedding when tie_word_embeddings is unset (the HF
+/// pre-default says tied, and the Model Zoo reads the flag after inserting it), a fixed-seed
+/// stand-in when it is false.
+TEST(StarcoderHeadless, TheHeadIsTiedUnlessTheConfigSaysOtherwise)
+{
+    const fs::path ckpt = data_path("cs-ref/starcoder/input_headless/pytorch_model.bin");
+    const std::string json = read_file(data_path("cs-ref/starcoder/input_headless/config.json"));
+    ASSERT_EQ(json.find("tie_word_embeddings"), std::string::npos);
+    for (const bool untied : {false, true}) {
+        TempDir in, out;
+        write_file(in / "config.json", untied ? with_json_key(json, "tie_word_embeddings", "false") : json);
+        RunResult r = convert("starcoder-headless", "hf", "cs-2.3", in / "config.json", ckpt, out.path());
+        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+        const auto cs = tensors(only_file(out.path(), ".mdl"));
+        const bool same = cs.at("lm_head.weight").values == cs.at("embedding_layer.word_embeddings.weight").values;
+        EXPECT_EQ(same, !untied) << "tie_word_embeddings " << (untied ? "false" : "unset");
+        EXPECT_EQ(read_file(only_file(out.path(), ".yaml")).find("share_embedding_weights: false") != std::string::npos,
+                  untied);
+    }
+}
+
 /// muP is folded on the way to HF (the Model Zoo's supports_mup_conversion): k by
 /// attention_logits_alpha / sqrt(head_dim) = 2 / 4, the embeddings by embeddings_scale, the head by
 /// output_logits_alpha / (hidden_size / mup_base_hidden_size) = 1 / 2; the muP keys are gone.
