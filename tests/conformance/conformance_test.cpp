@@ -266,6 +266,92 @@ const Row kRows[] = {
     {"falcon_config_cs23_to_hf", "falcon", "cs-2.3", "hf", "cs-ref/falcon/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
      "cs-ref/falcon/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "FalconForCausalLM",
      "float32"},
+
+    // ---- starcoder (cs-ref/starcoder; the aliases' .mdl is byte-identical to hf_to_cs) ----
+    {"starcoder_bin_cs23", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"octocoder_bin_cs23", "octocoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_octocoder/config_to_cs-2.3.yaml"},
+    {"sqlcoder_bin_cs23", "sqlcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_sqlcoder/config_to_cs-2.3.yaml"},
+    {"wizardcoder_bin_cs23", "wizardcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/alias_wizardcoder/config_to_cs-2.3.yaml"},
+    // One table from cs-2.1 to cs-2.9: the same tensors for every release.
+    {"starcoder_bin_cs21", "starcoder", "hf", "cs-2.1", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"starcoder_bin_cs29", "starcoder", "hf", "cs-2.9", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    {"starcoder_round_trip_bin", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32"},
+    {"starcoder_round_trip_safetensors", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32", kSafetensors},
+    // transformers' safetensors file holds no tied lm_head; none is made up on the way (spec §1.4).
+    {"starcoder_safetensors_round_trip", "starcoder", "hf", "cs-2.3", "hf/starcoder/safetensors/config.json",
+     "hf/starcoder/safetensors/model.safetensors", kTrip, "hf/starcoder/safetensors/model.safetensors",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32", kSafetensors},
+    {"starcoder_headless_cs23", "starcoder-headless", "hf", "cs-2.3", "cs-ref/starcoder/input_headless/config.json",
+     "cs-ref/starcoder/input_headless/pytorch_model.bin", kRef, "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/starcoder/headless_hf_to_cs/config_to_cs-2.3.yaml"},
+    // The Model Zoo's headless HF config names the LM class too (its post-default).
+    {"starcoder_headless_round_trip", "starcoder-headless", "hf", "cs-2.3",
+     "cs-ref/starcoder/input_headless/config.json", "cs-ref/starcoder/input_headless/pytorch_model.bin", kTrip,
+     "cs-ref/starcoder/input_headless/pytorch_model.bin", "cs-ref/starcoder/headless_cs_to_hf/config.json",
+     "GPTBigCodeForCausalLM", "float32"},
+    {"starcoder_config_hf_to_cs23", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json", "", kRef, "",
+     "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"starcoder_config_cs23_to_hf", "starcoder", "cs-2.3", "hf", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml", "",
+     kRef, "", "cs-ref/starcoder/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "GPTBigCodeForCausalLM", "float32"},
+    // cs -> hf -> cs gives every key of the CS config back, byte for byte.
+    {"starcoder_config_cs23_round_trip", "starcoder", "cs-2.3", "hf", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml",
+     "", kTrip, "", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    // hf -> cs-2.0 (through cs-2.1 and the StarCoder cs-2.0 step, as Release 2.0.2's converter
+    // had it) and back.
+    {"starcoder_round_trip_cs20", "starcoder", "hf", "cs-2.0", "hf/starcoder/bin/config.json",
+     "hf/starcoder/bin/pytorch_model.bin", kTrip, "hf/starcoder/bin/pytorch_model.bin",
+     "cs-ref/starcoder/cs_to_hf_bin/config.json", "GPTBigCodeForCausalLM", "float32"},
+    // cs-2.1 -> cs-2.0 (the embedding refactor undone) and back gives every tensor again.
+    {"starcoder_cs21_cs20_round_trip", "starcoder", "cs-2.1", "cs-2.0", "cs-ref/starcoder/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip,
+     "cs-ref/starcoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "", "", nullptr, "", true},
+
+    // ---- santacoder (cs-ref/santacoder) ----
+    {"santacoder_bin_cs23", "santacoder", "hf", "cs-2.3", "hf/santacoder/bin/config.json",
+     "hf/santacoder/bin/pytorch_model.bin", kRef, "cs-ref/santacoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    // The attn.bias / attn.masked_bias buffers the remote code keeps come back equal. The config
+    // departs from the Model Zoo's where docs/decisions.md says (expected/santacoder).
+    {"santacoder_round_trip_bin", "santacoder", "hf", "cs-2.3", "hf/santacoder/bin/config.json",
+     "hf/santacoder/bin/pytorch_model.bin", kTrip, "hf/santacoder/bin/pytorch_model.bin",
+     "expected/santacoder/config_cs23_to_hf.json", "GPT2LMHeadCustomModel", "float32"},
+    {"santacoder_round_trip_safetensors", "santacoder", "hf", "cs-2.3", "hf/santacoder/bin/config.json",
+     "hf/santacoder/bin/pytorch_model.bin", kTrip, "hf/santacoder/bin/pytorch_model.bin",
+     "expected/santacoder/config_cs23_to_hf.json", "GPT2LMHeadCustomModel", "float32", kSafetensors},
+    {"santacoder_safetensors_round_trip", "santacoder", "hf", "cs-2.3", "hf/santacoder/safetensors/config.json",
+     "hf/santacoder/safetensors/model.safetensors", kTrip, "hf/santacoder/safetensors/model.safetensors",
+     "expected/santacoder/config_cs23_to_hf.json", "GPT2LMHeadCustomModel", "float32", kSafetensors},
+    {"santacoder_headless_cs23", "santacoder-headless", "hf", "cs-2.3", "cs-ref/santacoder/input_headless/config.json",
+     "cs-ref/santacoder/input_headless/pytorch_model.bin", kRef,
+     "cs-ref/santacoder/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/santacoder/headless_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"santacoder_headless_round_trip", "santacoder-headless", "hf", "cs-2.3",
+     "cs-ref/santacoder/input_headless/config.json", "cs-ref/santacoder/input_headless/pytorch_model.bin", kTrip,
+     "cs-ref/santacoder/input_headless/pytorch_model.bin", "expected/santacoder/config_cs23_to_hf.json",
+     "GPT2LMHeadCustomModel", "float32"},
+    {"santacoder_config_hf_to_cs23", "santacoder", "hf", "cs-2.3", "hf/santacoder/bin/config.json", "", kRef, "",
+     "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"santacoder_config_cs23_to_hf", "santacoder", "cs-2.3", "hf", "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml",
+     "", kRef, "", "expected/santacoder/config_cs23_to_hf.json", "GPT2LMHeadCustomModel", "float32"},
+    // Every key the CS model keeps survives cs -> hf -> cs, byte for byte (the remote code's own
+    // keys included: scale_attn_by_inverse_layer_idx, attention_head_type).
+    {"santacoder_config_cs23_round_trip", "santacoder", "cs-2.3", "hf",
+     "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml", "", kTrip, "", "cs-ref/santacoder/hf_to_cs/config_to_cs-2.3.yaml"},
 };
 // clang-format on
 

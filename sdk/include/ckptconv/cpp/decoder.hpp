@@ -546,7 +546,12 @@ private:
                                                 "] the config gives");
         c.req.log(CKPT_LOG_WARNING, join(side(1)) + " has a language model head (lm_head) while hf does not. "
                                                     "Initializing lm_head to default.");
-        if (config_flag_or(c.config[kHfSide], "tie_word_embeddings", false, "HF")) {
+        // The Model Zoo reads the flag after inserting its HF pre-defaults (StarCoder's and
+        // SantaCoder's say tied), so an unset flag takes the family's pre-default.
+        bool tied_default = false;
+        for (const auto& [k, v] : m_config->pre_defaults[kHfSide])
+            tied_default = k == "tie_word_embeddings" ? v == Value(true) : tied_default;
+        if (config_flag_or(c.config[kHfSide], "tie_word_embeddings", tied_default, "HF")) {
             c.plan.copy("lm_head.weight", id);
         } else {
             const ckpt_value_id fresh = add_random_lm_head(c.plan, info.dtype == CKPT_DTYPE_F32 ? "lm_head.weight" : "",
