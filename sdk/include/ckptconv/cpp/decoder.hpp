@@ -665,6 +665,8 @@ public:
     void convert_config(const Request& req, ConstNode src, Node dst) override
     {
         copy_config(src, dst, [&](const std::string& k, ConstNode v) { return rewrite_fp16_type(req.direction == 0, k, v, dst); });
+        // The Model Zoo's step copies every key: an implied value stays, any other is refused.
+        apply_release_gates(gates, req.tgt_fmt, dst, ImpliedValue::keep);
     }
 
     void plan_checkpoint(const Request& req, ConstNode cs20, ConstNode cs21, Plan& plan) override
@@ -672,6 +674,9 @@ public:
         CheckpointContext ctx{req, plan, {cs20, cs21}, req.direction == 0 ? 0 : 1};
         apply_rules(*m_rules, ctx);
     }
+
+    /// The family's model keys first known in Release_2.1.0, checked on the way down to cs-2.0.
+    KeyGates gates;
 
 private:
     std::shared_ptr<const CheckpointRules> m_rules;
