@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit): wrong layer
+// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit, btlm, jais): wrong layer
 // counts, widths, non-integer, negative and absurd sizes, tensors of another shape, scalars,
 // integer weights, and checkpoints without tensors. Each must fail with exit 1 before anything is
 // written, even with --drop-unmatched-keys, and leave every input byte-identical.
@@ -237,7 +237,10 @@ INSTANTIATE_TEST_SUITE_P(
                "transformer.h.1.self_attention.query_key_value.weight"},
         Family{"esm-2", "esm2", "num_hidden_layers", "hidden_size", "esm.encoder.layer.1.intermediate.dense.weight"},
         Family{"clip-vit", "clip_vit", "num_hidden_layers", "hidden_size",
-               "vision_model.encoder.layers.0.mlp.fc1.weight"}),
+               "vision_model.encoder.layers.0.mlp.fc1.weight"},
+        // ---- btlm, jais (i14c) ----
+        Family{"btlm", "btlm", "n_layer", "n_embd", "transformer.h.0.mlp.c_fc2.weight"},
+        Family{"jais", "jais", "n_layer", "n_embd", "transformer.h.1.attn.c_attn.weight"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)
