@@ -121,6 +121,42 @@ ConfigAction convert_mup_output()
     });
 }
 
+/// A cs-2.3+ muP model section (mup_base_* keys, as the cs-2.2 -> cs-2.3 step writes them) in the
+/// cs-2.2 keys that BTLM's HF config is made from: decoder_kernel = mup_base_hidden_size /
+/// hidden_size, output_logits_scale = the logits multiplier the cs-2.3 keys give. The Model Zoo
+/// reads only the cs-2.2 keys and so loses muP here (docs/decisions.md); what the HF model cannot
+/// express (a query-key alpha, a filter width scaled apart from the hidden width) is refused.
+void cs23_mup_to_cs22_keys(Node work)
+{
+    if (mup_form(work) != MupForm::post_cs23)
+        return;
+    if (work.has("output_logits_scale"))
+        throw ConfigConversionError("The muP config has both output_logits_scale (cs-2.2) and mup_base_* keys "
+                                    "(cs-2.3); give one form");
+    const double qk_alpha = config_float_or(work, "attention_logits_alpha", 1.0, "CS");
+    if (qk_alpha != 1.0)
+        throw ConfigConversionError("Can't convert config with attention_logits_alpha=" + Value(qk_alpha).str() +
+                                    ": the HF model has no query-key multiplier. Only 1.0 is supported.");
+    const double kernel = number(work, "mup_base_hidden_size") / number(work, "hidden_size");
+    if (!(kernel > 0) || !std::isfinite(kernel))
+        throw ConfigConversionError("Can't convert config with mup_base_hidden_size=" +
+                                    Value::read(work["mup_base_hidden_size"]).str() + ": it must be positive");
+    if (work.has("mup_base_filter_size") && !work["mup_base_filter_size"].is_null()) {
+        const double filter = number(work, "mup_base_filter_size") / number(work, "filter_size");
+        if (std::fabs(filter - kernel) > 1e-9 * kernel)
+            throw ConfigConversionError("Can't convert config with mup_base_filter_size / filter_size = " +
+                                        Value(filter).str() + " and mup_base_hidden_size / hidden_size = " +
+                                        Value(kernel).str() + ": the HF model has one width multiplier "
+                                        "(mup_width_scale) for both");
+    }
+    if (work.has(kDecoderKernel) && number(work, kDecoderKernel) != kernel)
+        throw ConfigConversionError("Can't convert config with decoder_kernel=" + Value::read(work[kDecoderKernel]).str() +
+                                    ": mup_base_hidden_size / hidden_size gives " + Value(kernel).str());
+    const double logits = mup_factor(work, "lm_head.weight");
+    work.entry("output_logits_scale").set(logits);
+    work.entry(kDecoderKernel).set(kernel);
+}
+
 /// ConfigConverter_BTLMModel_HF_CS21 (`jais` false) or ConfigConverter_JAISModel_HF_CS21: GPT-2's
 /// table behind the ALiBi and muP rows. JAIS's own converter never moves decoder_kernel (it
 /// compares a FormatIndices object with 0 and 1); ckptconv does what it intends, as BTLM's does
@@ -165,6 +201,8 @@ std::shared_ptr<DecoderConfig> btlm_style_config(bool jais)
     t->gates = {registry_name_gate()};
     t->pre = [](ConfigContext& c, Node work) {
         gpt2_config_pre(c, work);
+        if (c.from == kCs)
+            cs23_mup_to_cs22_keys(work);
         if (c.from == kCs && !work.has(kDecoderKernel)) {
             c.req.log(CKPT_LOG_WARNING, "The provided config is missing the following muP parameter (which is "
                                         "required for BTLM):\noptimizer:\n\tadjust_learning_rate:\n\t\tdecoder_kernel\n"

@@ -118,6 +118,39 @@ TEST(BtlmConfig, ReadsDecoderKernelFromTheTrainerLayout)
         << o.output;
 }
 
+TEST(BtlmConfig, Cs23MupKeysGiveTheHfMupValues)
+{
+    // The host's cs-2.2 -> cs-2.3 step rewrites the muP keys (mup_base_*, output_logits_alpha) and
+    // drops decoder_kernel; BTLM's HF config still gets alpha 2.22 and width 0.25 back from them.
+    TempDir dir;
+    ASSERT_EQ(convert_config("btlm", "cs-2.2", "cs-2.3", ref("btlm", "hf_to_cs/config_to_cs-2.3.yaml"), dir / "up")
+                  .exit_code,
+              0);
+    const fs::path up = dir / "up/config_to_cs-2.3_to_cs-2.3.yaml";
+    const std::string yaml = read_file(up);
+    ASSERT_NE(yaml.find("mup_base_hidden_size: 16.0"), std::string::npos) << yaml;
+    ASSERT_EQ(yaml.find("decoder_kernel"), std::string::npos) << yaml;
+    const RunResult r = convert_config("btlm", "cs-2.3", "hf", up, dir / "hf");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("missing the following muP parameter"), std::string::npos) << r.err;
+    const Node hf = config(dir / "hf/config_to_cs-2.3_to_cs-2.3_to_hf.json");
+    EXPECT_EQ(hf.find("mup_output_alpha")->as_float(), 2.22);
+    EXPECT_EQ(hf.find("mup_width_scale")->as_float(), 0.25);
+    EXPECT_EQ(hf.find("mup_embeddings_scale")->as_float(), 14.6);
+
+    std::string qk = yaml;
+    qk.replace(qk.find("mup_base_hidden_size"), 0, "attention_logits_alpha: 2.0\n            ");
+    expect_config_refused("btlm", "cs-2.3", qk,
+                          "Can't convert config with attention_logits_alpha=2.0: the HF model has no query-key "
+                          "multiplier. Only 1.0 is supported.");
+    std::string filter = yaml;
+    filter.replace(filter.find("mup_base_filter_size: 42.5"), 26, "mup_base_filter_size: 40.0");
+    expect_config_refused("btlm", "cs-2.3", filter,
+                          "Can't convert config with mup_base_filter_size / filter_size = 0.23529411764705882 and "
+                          "mup_base_hidden_size / hidden_size = 0.25: the HF model has one width multiplier "
+                          "(mup_width_scale) for both");
+}
+
 TEST(BtlmConfig, RefusalsUseTheModelZooWording)
 {
     const std::string base = hf_config("btlm");
