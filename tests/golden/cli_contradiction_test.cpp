@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit, btlm, jais): wrong layer
-// counts, widths, non-integer, negative and absurd sizes, tensors of another shape, scalars,
-// integer weights, and checkpoints without tensors. Each must fail with exit 1 before anything is
+// mistral, mixtral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit, btlm, jais):
+// wrong layer counts, widths, non-integer, negative and absurd sizes, tensors of another shape,
+// scalars, integer weights, and checkpoints without tensors. Each must fail with exit 1 before anything is
 // written, even with --drop-unmatched-keys, and leave every input byte-identical.
 #include "test_support.hpp"
 
@@ -225,6 +225,8 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"gpt2", "gpt2", "n_layer", "n_embd", "transformer.h.0.mlp.c_fc.weight"},
         Family{"llama", "llama", "num_hidden_layers", "hidden_size", "model.layers.0.mlp.up_proj.weight"},
         Family{"mistral", "mistral", "num_hidden_layers", "hidden_size", "model.layers.1.self_attn.k_proj.weight"},
+        Family{"mixtral", "mixtral", "num_hidden_layers", "hidden_size",
+               "model.layers.1.block_sparse_moe.experts.1.w2.weight"},
         Family{"bert", "bert", "num_hidden_layers", "hidden_size", "bert.encoder.layer.0.intermediate.dense.weight"},
         Family{"roberta", "roberta", "num_hidden_layers", "hidden_size", "roberta.encoder.layer.1.output.dense.weight"},
         // The tiny T5's own relative_attention_max_distance is refused by the Model Zoo too.
