@@ -151,6 +151,20 @@ TEST(BtlmConfig, Cs23MupKeysGiveTheHfMupValues)
                           "(mup_width_scale) for both");
 }
 
+TEST(BtlmConfig, FamiliesWithoutTheKeyNeverWriteDecoderKernel)
+{
+    // The host shows optimizer.adjust_learning_rate.decoder_kernel to every CS -> HF converter;
+    // one that does not know it (gpt2) drops it, and gives what it gives without the section.
+    const std::string model = read_file(ref("gpt2", "hf_to_cs/config_to_cs-2.3.yaml"));
+    const ConfigOutcome plain = convert_config_text("gpt2", "cs-2.3", model);
+    const ConfigOutcome with = convert_config_text(
+        "gpt2", "cs-2.3", model + "optimizer:\n    adjust_learning_rate:\n        decoder_kernel: 0.25\n");
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    ASSERT_EQ(with.exit_code, 0) << with.err;
+    EXPECT_EQ(with.output, plain.output);
+    EXPECT_EQ(with.output.find("decoder_kernel"), std::string::npos) << with.output;
+}
+
 TEST(BtlmConfig, RefusalsUseTheModelZooWording)
 {
     const std::string base = hf_config("btlm");
