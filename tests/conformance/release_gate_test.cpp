@@ -87,6 +87,21 @@ const GateRow kRows[] = {
      Expect::refused, "pos_scaling_factor=4.0 to cs-2.0"},
     {"llama_pos_scaling_factor_cs20_implied", "llama", "cs-2.1", "cs-2.0", kCs21, "", "", Expect::written,
      "    pos_scaling_factor: 1.0\n"},
+
+    // ---- btlm, jais (i14c) ----
+    {"btlm_name_cs23", "btlm", "hf", "cs-2.3", "hf/btlm/bin/config.json", "", "", Expect::absent, "name"},
+    {"btlm_name_cs24", "btlm", "hf", "cs-2.4", "hf/btlm/bin/config.json", "", "", Expect::written, "    name: btlm\n"},
+    {"btlm_headless_name_cs24", "btlm-headless", "hf", "cs-2.4", "cs-ref/btlm/input_headless/config.json", "", "",
+     Expect::written, "    name: btlm\n"},
+    {"jais_name_cs29", "jais", "hf", "cs-2.9", "hf/jais/bin/config.json", "", "", Expect::written, "    name: jais\n"},
+    {"jais_mixed_precision_cs29", "jais", "hf", "cs-2.9", "hf/jais/bin/config.json", "", "", Expect::absent,
+     "mixed_precision"},
+    // pos_scaling_factor (ALiBi scaling): Release_2.1.0; the step to cs-2.0 keeps the implied 1.0.
+    {"btlm_pos_scaling_factor_cs20", "btlm", "cs-2.1", "cs-2.0", "cs-ref/btlm/hf_to_cs/config_to_cs-2.3.yaml",
+     "pos_scaling_factor", "2.0", Expect::refused, "pos_scaling_factor=2.0 to cs-2.0: the Model Zoo knows "
+     "pos_scaling_factor from cs-2.1 (Release_2.1.0)"},
+    {"jais_pos_scaling_factor_cs20_implied", "jais", "cs-2.1", "cs-2.0", "cs-ref/jais/hf_to_cs/config_to_cs-2.3.yaml",
+     "", "", Expect::written, "    pos_scaling_factor: 1.0\n"},
 };
 
 class ReleaseGate : public ::testing::TestWithParam<GateRow> {};

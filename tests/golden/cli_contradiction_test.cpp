@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
 // mistral, mixtral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit, starcoder,
-// santacoder): wrong layer counts, widths, non-integer, negative and absurd sizes, tensors of
-// another shape, scalars, integer weights, and checkpoints without tensors. Each must fail with
-// exit 1 before anything is written, even with --drop-unmatched-keys, and leave every input
-// byte-identical.
+// santacoder, btlm, jais): wrong layer counts, widths, non-integer, negative and absurd sizes,
+// tensors of another shape, scalars, integer weights, and checkpoints without tensors. Each must
+// fail with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every
+// input byte-identical.
 #include "test_support.hpp"
 
 #include "config/config_file.hpp"
@@ -262,7 +262,10 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"clip-vit", "clip_vit", "num_hidden_layers", "hidden_size",
                "vision_model.encoder.layers.0.mlp.fc1.weight"},
         Family{"starcoder", "starcoder", "n_layer", "n_embd", "transformer.h.0.attn.c_attn.weight"},
-        Family{"santacoder", "santacoder", "n_layer", "n_embd", "transformer.h.1.attn.kv_attn.weight"}),
+        Family{"santacoder", "santacoder", "n_layer", "n_embd", "transformer.h.1.attn.kv_attn.weight"},
+        // ---- btlm, jais (i14c) ----
+        Family{"btlm", "btlm", "n_layer", "n_embd", "transformer.h.0.mlp.c_fc2.weight"},
+        Family{"jais", "jais", "n_layer", "n_embd", "transformer.h.1.attn.c_attn.weight"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)

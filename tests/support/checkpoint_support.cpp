@@ -66,11 +66,28 @@ fs::path only_file(const fs::path& dir, const std::string& suffix)
 
 Node config(const fs::path& p) { return read_config(p); }
 
-::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& reference, const std::string& hf_class,
-                                          const char* torch_dtype)
+namespace {
+/// Erases the dotted `path` from `node`, and every map on the way that it leaves empty.
+void erase_path(Node& node, const std::string& path)
 {
-    Node mine = config(ours);
-    Node theirs = config(reference);
+    const size_t dot = path.find('.');
+    if (dot == std::string::npos) {
+        node.erase(path);
+        return;
+    }
+    Node* inner = node.find(path.substr(0, dot));
+    if (!inner || !inner->is_map())
+        return;
+    erase_path(*inner, path.substr(dot + 1));
+    if (inner->size() == 0)
+        node.erase(path.substr(0, dot));
+}
+
+/// Checks the `architectures` and `torch_dtype` ckptconv adds to an HF config (`mine`, read from
+/// `ours`), then erases both from `mine` and `theirs`, which are compared without them.
+::testing::AssertionResult erase_added_hf_keys(Node& mine, Node& theirs, const fs::path& ours,
+                                               const std::string& hf_class, const char* torch_dtype)
+{
     const Node* arch = mine.find("architectures");
     if (!arch || arch->size() != 1 || arch->items().at(0).as_string() != hf_class)
         return ::testing::AssertionFailure() << ours << ": architectures is not [" << hf_class << "]\n" << read_file(ours);
@@ -78,11 +95,22 @@ Node config(const fs::path& p) { return read_config(p); }
     if (torch_dtype ? !dtype || dtype->as_string() != torch_dtype : dtype != nullptr)
         return ::testing::AssertionFailure() << ours << ": torch_dtype is not " << (torch_dtype ? torch_dtype : "absent")
                                              << "\n" << read_file(ours);
-    const bool reference_lacks_both = !theirs.find("architectures") && !theirs.find("torch_dtype");
     for (const char* added : {"architectures", "torch_dtype"}) {
         mine.erase(added);
         theirs.erase(added);
     }
+    return ::testing::AssertionSuccess();
+}
+} // namespace
+
+::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& reference, const std::string& hf_class,
+                                          const char* torch_dtype)
+{
+    Node mine = config(ours);
+    Node theirs = config(reference);
+    const bool reference_lacks_both = !theirs.find("architectures") && !theirs.find("torch_dtype");
+    if (auto added = erase_added_hf_keys(mine, theirs, ours, hf_class, torch_dtype); !added)
+        return added;
     if (!(mine == theirs))
         return ::testing::AssertionFailure() << read_file(ours) << "\nvs\n" << read_file(reference);
     if (!reference_lacks_both)
@@ -97,6 +125,24 @@ Node config(const fs::path& p) { return read_config(p); }
     if (end != std::string::npos && read_file(ours) == want)
         return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << read_file(ours) << "\nis not, byte for byte,\n" << want;
+}
+
+::testing::AssertionResult same_config_except(const fs::path& ours, const fs::path& reference, const std::string& skip,
+                                              const char* hf_class, const char* torch_dtype)
+{
+    Node mine = config(ours);
+    Node theirs = config(reference);
+    std::istringstream paths(skip);
+    for (std::string path; paths >> path;) {
+        erase_path(mine, path);
+        erase_path(theirs, path);
+    }
+    if (hf_class)
+        if (auto added = erase_added_hf_keys(mine, theirs, ours, hf_class, torch_dtype); !added)
+            return added;
+    if (mine == theirs)
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << read_file(ours) << "\nvs (leaving out " << skip << ")\n" << read_file(reference);
 }
 
 std::map<std::string, TensorPtr> model_tensors(const fs::path& file)

@@ -51,4 +51,31 @@ Node make_cs_model_config(Node model)
     return config;
 }
 
+const Node* cs_decoder_kernel(const Node& config)
+{
+    const Node* root = &config;
+    if (const Node* trainer = config.find("trainer"); trainer && trainer->is_map()) {
+        const Node* init = trainer->find("init");
+        root = init && init->is_map() ? init : nullptr;
+    }
+    const Node* optimizer = root ? root->find("optimizer") : nullptr;
+    const Node* adjust = optimizer && optimizer->is_map() ? optimizer->find("adjust_learning_rate") : nullptr;
+    return adjust && adjust->is_map() ? adjust->find(kCsDecoderKernelKey) : nullptr;
+}
+
+void lift_cs_decoder_kernel(Node& config, Node& model)
+{
+    const Node* kernel = model.find(kCsDecoderKernelKey);
+    if (!kernel)
+        return;
+    Node adjust = Node::map();
+    adjust.set(kCsDecoderKernelKey, *kernel);
+    Node optimizer = Node::map();
+    optimizer.set("adjust_learning_rate", std::move(adjust));
+    config.set("optimizer", std::move(optimizer));
+    model.erase(kCsDecoderKernelKey);
+    if (Node* section = config.find("model"))
+        section->erase(kCsDecoderKernelKey);
+}
+
 } // namespace ckpt

@@ -22,4 +22,18 @@ bool cs_config_has_trainer(const Node& config);
 /// The CS config the Model Zoo writes for HF→CS: `{"model": model}` and nothing else.
 Node make_cs_model_config(Node model);
 
+/// The model-section key under which converters see the muP width multiplier of a cs-2.2-style
+/// muP config (BTLM, JAIS), which the CS file keeps outside the model section, at
+/// `optimizer.adjust_learning_rate.decoder_kernel`.
+inline constexpr const char* kCsDecoderKernelKey = "decoder_kernel";
+
+/// `optimizer.adjust_learning_rate.decoder_kernel` of a whole CS config (under `trainer.init`
+/// in the cs-2.3+ layout), or nullptr. The pointer is into `config`.
+const Node* cs_decoder_kernel(const Node& config);
+
+/// Moves the model-section key `decoder_kernel` out of `model` and into the whole HF→CS config
+/// `config` as `optimizer: {adjust_learning_rate: {decoder_kernel: ...}}`, where the Model Zoo
+/// writes it. Does nothing when `model` has no such key.
+void lift_cs_decoder_kernel(Node& config, Node& model);
+
 } // namespace ckpt

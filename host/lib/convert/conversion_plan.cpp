@@ -311,12 +311,17 @@ ConfigChain convert_configs(const std::vector<Step>& path, const std::string& mo
         Node in_section = c.sections.back();
         if (is_cs(s.src) && is_cs(s.tgt) && upgrade_cs22_mup_config(in_file, in_section, s.src, s.tgt, file))
             log::info("Upgraded the cs-2.2 muP model config to the cs-2.3 muP keys");
+        // The muP width multiplier lives outside the model section; converters to HF see it in it.
+        if (is_cs(s.src) && is_flat(s.tgt) && !in_section.find(kCsDecoderKernelKey))
+            if (const Node* kernel = cs_decoder_kernel(in_file))
+                in_section.set(kCsDecoderKernelKey, *kernel);
         Node out_section = config_step(s, model, r, in_section);
         Node out_file;
         if (is_flat(s.tgt)) {
             out_file = out_section;
         } else if (is_flat(s.src)) {
             out_file = make_cs_model_config(out_section);
+            lift_cs_decoder_kernel(out_file, out_section);
         } else {
             out_file = std::move(in_file);
             *cs_model_section(out_file, file) = std::move(out_section);

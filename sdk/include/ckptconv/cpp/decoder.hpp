@@ -74,7 +74,7 @@ inline void add_layer_rows(CheckpointRules& rules, const std::string& hf_layers,
 inline ckpt_value_id load_scaled(CheckpointContext& ctx, const std::string& key)
 {
     const ckpt_value_id id = ctx.plan.input(key);
-    if (ctx.from != kCsSide)
+    if (ctx.from != kCsSide || !ctx.fold_mup)
         return id;
     const double f = mup_factor(ctx.config[kCsSide], key);
     return f == 1.0 ? id : ctx.plan.scale("", id, f);
@@ -416,6 +416,10 @@ struct DecoderFamily {
     std::vector<KeyRow> head_rows; // rows outside the base model in the LM form (lm_head, embed_out)
     std::function<void(CheckpointRules&)> base_rules;      // rows relative to the base model
     std::function<std::shared_ptr<DecoderConfig>()> config; // the config table, built once per converter
+    /// The HF model keeps muP itself (BTLM, JAIS: the Model Zoo's attempt_mup_to_sp() False): a
+    /// muP CS config goes to HF through the config table alone, with no refusal, and its tensors
+    /// are copied unfolded (CheckpointContext::fold_mup false).
+    bool mup_native = false;
     /// The HF tensor shapes the HF config implies (model_shapes.hpp; patterns accept the headless
     /// names too), checked before anything is written: on HF -> CS against the input tensors, on
     /// CS -> HF against the planned output. Unset: shapes are not checked.
@@ -473,7 +477,7 @@ public:
                 dst.entry("name").set(m_family.registry_name);
             return;
         }
-        const MupForm form = mup_form(src);
+        const MupForm form = m_family.mup_native ? MupForm::none : mup_form(src);
         if (form != MupForm::none && !m_mup)
             throw ConfigConversionError("This model currently does not support muP checkpoint conversion to HF.");
         ScratchTree scratch(req.host->config);
@@ -504,6 +508,7 @@ public:
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? kHfSide : kCsSide};
+        ctx.fold_mup = !m_family.mup_native;
         if (ctx.from == kHfSide)
             check_shapes(hf_config, kHfSide, ModelShapes::inputs_of(plan));
         apply_rules(*m_rules, ctx);
@@ -650,6 +655,8 @@ public:
     void convert_config(const Request& req, ConstNode src, Node dst) override
     {
         copy_config(src, dst, [&](const std::string& k, ConstNode v) { return rewrite_fp16_type(req.direction == 0, k, v, dst); });
+        // The Model Zoo's step copies every key: an implied value stays, any other is refused.
+        apply_release_gates(gates, req.tgt_fmt, dst, ImpliedValue::keep);
     }
 
     void plan_checkpoint(const Request& req, ConstNode cs20, ConstNode cs21, Plan& plan) override
@@ -657,6 +664,9 @@ public:
         CheckpointContext ctx{req, plan, {cs20, cs21}, req.direction == 0 ? 0 : 1};
         apply_rules(*m_rules, ctx);
     }
+
+    /// The family's model keys first known in Release_2.1.0, checked on the way down to cs-2.0.
+    KeyGates gates;
 
 private:
     std::shared_ptr<const CheckpointRules> m_rules;

@@ -120,13 +120,15 @@ struct Gpt2BaseShapes {
     int64_t hidden = 0, heads = 0, layers = 0;
     std::string layer; // the per-layer pattern prefix, `{layer}` standing for the index
     int64_t head_dim() const { return heads > 0 ? hidden / heads : 0; }
+    int64_t inner = 0; // the MLP width (n_inner, 4 * n_embd when unset), for a family's GLU gate
 };
 
 /// The HF tensor shapes of a GPT-2 base model the config implies (model_shapes.hpp; the headless
 /// names accepted), all but the family's q/k/v projections: embeddings, norms, `attn.c_proj`, the
 /// MLP and an optional `lm_head`. `conv1d`: weights are stored `[in, out]` (GPT-2's Conv1D),
-/// else `[out, in]` (nn.Linear).
-inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d)
+/// else `[out, in]` (nn.Linear). `learned_positions` false (ALiBi models such as BTLM): `wpe` is
+/// optional, checked only when present.
+inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool learned_positions = true)
 {
     Gpt2BaseShapes g;
     g.hidden = s.size("n_embd", "hidden_size");
@@ -136,13 +138,14 @@ inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d)
     const int64_t vocab = s.size("vocab_size", "vocab_size");
     const int64_t positions = s.size("n_positions", "max_position_embeddings");
     const int64_t inner = s.size("n_inner", "filter_size", d > 0 ? 4 * d : 0);
+    g.inner = inner;
     s.require_multiple("n_embd", d, "n_head", g.heads);
     const auto weight = [conv1d](int64_t out, int64_t in) {
         return conv1d ? std::vector<int64_t>{in, out} : std::vector<int64_t>{out, in};
     };
     const std::string p = R"((?:transformer\.)?)";
     s.expect(p + R"(wte\.weight)", {vocab, d});
-    s.expect(p + R"(wpe\.weight)", {positions, d});
+    s.expect(p + R"(wpe\.weight)", {positions, d}, learned_positions);
     s.expect(p + R"(ln_f\.(?:weight|bias))", {d});
     s.expect(R"(lm_head\.weight)", {vocab, d}, false);
     g.layer = p + R"(h\.{layer}\.)";

@@ -170,6 +170,9 @@ struct CheckpointContext {
     Plan& plan;
     ConstNode config[2];
     int from;
+    /// False where the HF model keeps muP itself (BTLM, JAIS): muP-aware actions then copy
+    /// CS tensors unscaled on the way to HF instead of folding them.
+    bool fold_mup = true;
 };
 
 using CheckpointRules = RuleSet<CheckpointContext>;
