@@ -430,6 +430,12 @@ struct DecoderFamily {
     /// names too), checked before anything is written: on HF -> CS against the input tensors, on
     /// CS -> HF against the planned output. Unset: shapes are not checked.
     std::function<void(ModelShapes&, ConstNode hf_config)> shapes;
+    /// Tensors the family adds after its rules ran, in either form and direction (BLOOM's and
+    /// MPT's generated ALiBi slopes); empty: none.
+    std::function<void(CheckpointContext&, bool headless)> after_rules;
+    /// True when the family's own rules write the headless HF -> CS lm_head (MPT copies the word
+    /// embedding there), so the helper's tied-copy-or-N(0, 0.02) head is not added.
+    bool headless_head_from_rules = false;
 
     /// HF -> CS key rules for the LM (`headless` false) or headless form, CS `model.` accepted.
     std::shared_ptr<const CheckpointRules> rules(bool headless) const
@@ -517,8 +523,10 @@ public:
         if (ctx.from == kHfSide)
             check_shapes(hf_config, kHfSide, ModelShapes::inputs_of(plan));
         apply_rules(*m_rules, ctx);
-        if (m_headless && ctx.from == kHfSide)
+        if (m_headless && ctx.from == kHfSide && !m_family.headless_head_from_rules)
             add_lm_head(ctx);
+        if (m_family.after_rules)
+            m_family.after_rules(ctx, m_headless);
         if (ctx.from == kCsSide)
             check_shapes(hf_config, kCsSide, plan.outputs());
     }
