@@ -203,6 +203,39 @@ const Row kRows[] = {
      "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml"},
     {"t5_config_cs23_to_hf", "t5", "cs-2.3", "hf", "cs-ref/t5/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
      "cs-ref/t5/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "T5ForConditionalGeneration"},
+    // ---- bloom (cs-ref/bloom) ----
+    // transformers keeps no tied lm_head in safetensors files, and the Model Zoo's reference is of
+    // the .bin: the safetensors input is checked by its round trip. The tensors of every target
+    // cs-2.1 ... cs-2.9 are those of the cs-2.3 reference (cs-2.4+ configs add `name`).
+    {"bloom_bin_cs23", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_bin_cs21", "bloom", "hf", "cs-2.1", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_bin_cs29", "bloom", "hf", "cs-2.9", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    {"bloom_round_trip_bin", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin",
+     kTrip, "hf/bloom/bin/pytorch_model.bin", "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "BloomForCausalLM", "float32"},
+    {"bloom_round_trip_safetensors", "bloom", "hf", "cs-2.3", "hf/bloom/safetensors/config.json",
+     "hf/bloom/safetensors/model.safetensors", kTrip, "hf/bloom/safetensors/model.safetensors",
+     "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "BloomForCausalLM", "float32", kSafetensors},
+    {"bloom_round_trip_cs29", "bloom", "hf", "cs-2.9", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin",
+     kTrip, "hf/bloom/bin/pytorch_model.bin", "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "BloomForCausalLM", "float32"},
+    {"bloom_config_hf_to_cs23", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "", kRef, "",
+     "cs-ref/bloom/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_config_cs23_to_hf", "bloom", "cs-2.3", "hf", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "BloomForCausalLM", "float32"},
+    // Down the release steps to cs-1.9 (slopes renamed to relative_pe_helper.slopes at cs-2.0)
+    // and back: every tensor again.
+    {"bloom_cs23_to_cs19_round_trip", "bloom", "cs-2.3", "cs-1.9", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
+    // Headless: CS -> BloomModel drops the head; back to CS the tied head is the word embedding
+    // again and the slopes are generated again, so the reference comes back whole.
+    {"bloom_headless_round_trip", "bloom-headless", "cs-2.3", "hf", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
 };
 // clang-format on
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon): wrong layer counts, widths,
+// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, bloom): wrong layer counts, widths,
 // non-integer, negative and absurd sizes, tensors of another shape, scalars, integer weights, and
 // checkpoints without tensors. Each must fail
 // with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every input
@@ -235,7 +235,8 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"codegen", "codegen", "n_layer", "n_embd", "transformer.h.1.attn.qkv_proj.weight"},
         Family{"gpt-neox", "gpt_neox", "num_hidden_layers", "hidden_size", "gpt_neox.layers.0.mlp.dense_h_to_4h.weight"},
         Family{"falcon", "falcon", "num_hidden_layers", "hidden_size",
-               "transformer.h.1.self_attention.query_key_value.weight"}),
+               "transformer.h.1.self_attention.query_key_value.weight"},
+        Family{"bloom", "bloom", "n_layer", "hidden_size", "transformer.h.0.mlp.dense_h_to_4h.weight"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)
