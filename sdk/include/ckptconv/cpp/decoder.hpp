@@ -345,6 +345,17 @@ inline TableConfigConverter::Defaults gptj_model_cs_defaults()
             {"use_bias_in_output", false},           {"norm_first", true}};
 }
 
+/// The defaults the Model Zoo's config converters of a CS GPT2LMHeadModel (LLaMA, MPT, ...)
+/// insert into a CS config before converting it to HF; a family appends its own.
+inline TableConfigConverter::Defaults gpt2_model_cs_defaults()
+{
+    return {{"share_embedding_weights", true},         {"max_position_embeddings", 1024},
+            {"position_embedding_type", "learned"},    {"layer_norm_epsilon", 1e-05},
+            {"use_projection_bias_in_attention", true}, {"use_ffn_bias_in_attention", true},
+            {"nonlinearity", "gelu"},                  {"use_ffn_bias", true},
+            {"use_bias_in_output", false},             {"norm_first", true}};
+}
+
 /// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
 /// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
 /// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it.
