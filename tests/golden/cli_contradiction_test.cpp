@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, bloom): wrong layer counts, widths,
-// non-integer, negative and absurd sizes, tensors of another shape, scalars, integer weights, and
-// checkpoints without tensors. Each must fail
-// with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every input
-// byte-identical.
+// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, bloom, mpt): wrong layer counts,
+// widths, non-integer, negative and absurd sizes, tensors of another shape, scalars, integer
+// weights, and checkpoints without tensors. Each must fail with exit 1 before anything is
+// written, even with --drop-unmatched-keys, and leave every input byte-identical.
 #include "test_support.hpp"
 
 #include "config/config_file.hpp"
@@ -236,7 +235,8 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"gpt-neox", "gpt_neox", "num_hidden_layers", "hidden_size", "gpt_neox.layers.0.mlp.dense_h_to_4h.weight"},
         Family{"falcon", "falcon", "num_hidden_layers", "hidden_size",
                "transformer.h.1.self_attention.query_key_value.weight"},
-        Family{"bloom", "bloom", "n_layer", "hidden_size", "transformer.h.0.mlp.dense_h_to_4h.weight"}),
+        Family{"bloom", "bloom", "n_layer", "hidden_size", "transformer.h.0.mlp.dense_h_to_4h.weight"},
+        Family{"mpt", "mpt", "n_layers", "d_model", "transformer.blocks.0.attn.Wqkv.weight"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)

@@ -198,17 +198,22 @@ std::vector<ConverterEntry> Registry::list_rows(const ModelEntry& model) const
 std::vector<ConverterEntry> Registry::generic_steps(const std::vector<ConverterEntry>& converters)
 {
     std::vector<ConverterEntry> out;
-    std::optional<CsVersion> oldest;
+    std::optional<CsVersion> oldest, newest;
     for (const auto& c : converters)
         for (const auto& side : c.side)
             for (const auto& f : side)
-                if (auto v = parse_cs_version(f); v && (!oldest || *v < *oldest))
-                    oldest = v;
+                if (auto v = parse_cs_version(f)) {
+                    if (!oldest || *v < *oldest)
+                        oldest = v;
+                    if (!newest || *newest < *v)
+                        newest = v;
+                }
     if (!oldest)
         return out;
     const auto& rel = known_cs_releases();
     for (size_t i = 0; i + 1 < rel.size(); ++i) {
-        if (rel[i] < *oldest || rel[i] < CsVersion{1, 8})
+        // A family the Model Zoo removed (MPT after Release 2.3.1) has no release after its last.
+        if (rel[i] < *oldest || rel[i] < CsVersion{1, 8} || *newest < rel[i + 1])
             continue;
         const std::string a = rel[i].name(), b = rel[i + 1].name();
         bool covered = std::any_of(converters.begin(), converters.end(),

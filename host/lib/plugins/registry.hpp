@@ -82,7 +82,8 @@ public:
     /// The generic CS -> CS release steps (copy every key, update metadata and config) a model
     /// with these converters may use: those at or above its oldest CS release (never below
     /// cs-1.8) that none of its converters already covers — the Model Zoo's fallback rule,
-    /// extended to every release up to cs-2.9.
+    /// extended to every release up to cs-2.9 — and none past the newest release its converters
+    /// name (a family the Model Zoo removed stops at its last release).
     static std::vector<ConverterEntry> generic_steps(const std::vector<ConverterEntry>& converters);
     const std::vector<ModelEntry>& models() const { return m_models; }
     /// The private format named exactly `name`; null for built-in and unknown names.
