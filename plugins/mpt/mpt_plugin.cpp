@@ -347,5 +347,7 @@ CKPT_PLUGIN_DEFINE(def)
     const DecoderFamily fam = mpt();
     const auto formats = cs_formats({2, 1}, {2, 3});
     def.model("mpt").add(std::make_shared<DecoderHfCs>(fam, false, formats, false, kLastRelease));
-    def.model("mpt-headless").registry_name("mpt").add(std::make_shared<DecoderHfCs>(fam, true, formats, false, kLastRelease));
+    def.model("mpt-headless")
+        .registry_name("mpt")
+        .add(std::make_shared<DecoderHfCs>(fam, true, formats, false, kLastRelease));
 }

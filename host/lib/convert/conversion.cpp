@@ -19,7 +19,6 @@
 #include <deque>
 #include <iostream>
 #include <map>
-#include <optional>
 #include <regex>
 #include <set>
 
@@ -36,25 +35,18 @@ namespace {
     std::string msg = fmt::format("Cannot convert {} from {} to {}. Conversions {} supports (both directions, "
                                   "chained as needed):",
                                   name, src, tgt, name);
-    std::optional<host::CsVersion> newest;
-    for (const auto& row : reg.list_rows(model)) {
+    for (const auto& row : reg.list_rows(model))
         msg += fmt::format("\n  {} <-> {}{}", fmt::join(row.side[0], ", "), fmt::join(row.side[1], ", "),
                            row.fallback() ? "  (generic release step)" : "");
-        for (const auto& side : row.side)
-            for (const auto& f : side)
-                if (auto v = host::parse_cs_version(f); v && (!newest || *newest < *v))
-                    newest = v;
-    }
-    // A family the Model Zoo removed (MPT after Release 2.3.1), asked for a later release that
-    // other families have: say which release is its last.
-    const host::CsVersion last_known = host::known_cs_releases().back();
-    for (const std::string& f : {src, tgt})
-        if (auto v = host::parse_cs_version(f); v && newest && *newest < *v && !(last_known < *v)) {
-            msg += fmt::format("\n{} was removed from the Model Zoo after {}: {} is the last release that has it; "
-                               "convert to {} or older.",
-                               name, newest->name(), newest->name(), newest->name());
-            break;
-        }
+    // A model the Model Zoo removed (MPT after Release 2.3.1): say which release is its last.
+    if (const auto last = host::last_cs_release(model.name))
+        for (const std::string& f : {src, tgt})
+            if (auto v = host::parse_cs_version(f); v && *last < *v) {
+                msg += fmt::format("\n{} was removed from the Model Zoo after {}: {} is the last release that has "
+                                   "it; convert to {} or older.",
+                                   name, last->name(), last->name(), last->name());
+                break;
+            }
     throw ConversionError(msg);
 }
 

@@ -49,7 +49,8 @@ TEST(SdkAlibi, EveryHeadCountUpTo128MatchesTheClosedForm)
             const double want = closed_form(n, i);
             EXPECT_NEAR(s[static_cast<size_t>(i)], want, want * 1e-14) << n << " heads, head " << i;
             // CS stores float32: the rounded values agree exactly.
-            EXPECT_EQ(static_cast<float>(s[static_cast<size_t>(i)]), static_cast<float>(want)) << n << " heads, head " << i;
+            EXPECT_EQ(static_cast<float>(s[static_cast<size_t>(i)]), static_cast<float>(want))
+                << n << " heads, head " << i;
         }
     }
 }
