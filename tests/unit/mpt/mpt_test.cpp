@@ -118,6 +118,48 @@ TEST(Mpt, UntiedHeadGoesBackToHf)
     EXPECT_FALSE(config(only_file(dir / "hf", "config.json")).find("tie_word_embeddings")->as_bool());
 }
 
+TEST(Mpt, LearnedPositionsAndBiasesRoundTrip)
+{
+    // MosaicML's layout with learned positions (wpe) and biases (no_bias false), 1 layer.
+    TempDir dir;
+    const std::string b = "transformer.blocks.0.";
+    write_patterned_safetensors(dir / "in/model.safetensors",
+                                {{"transformer.wte.weight", {128, 64}},
+                                 {"transformer.wpe.weight", {64, 64}},
+                                 {b + "norm_1.weight", {64}},
+                                 {b + "norm_1.bias", {64}},
+                                 {b + "attn.Wqkv.weight", {192, 64}},
+                                 {b + "attn.Wqkv.bias", {192}},
+                                 {b + "attn.out_proj.weight", {64, 64}},
+                                 {b + "attn.out_proj.bias", {64}},
+                                 {b + "norm_2.weight", {64}},
+                                 {b + "norm_2.bias", {64}},
+                                 {b + "ffn.up_proj.weight", {128, 64}},
+                                 {b + "ffn.up_proj.bias", {128}},
+                                 {b + "ffn.down_proj.weight", {64, 128}},
+                                 {b + "ffn.down_proj.bias", {64}},
+                                 {"transformer.norm_f.weight", {64}},
+                                 {"transformer.norm_f.bias", {64}}});
+    std::string json = with_json_key(hf_json(), "no_bias", "false");
+    json = with_json_key(json, "n_layers", "1");
+    json = with_json_key(json, "norm_type", "\"layernorm\"");
+    write_file(dir / "in/config.json", json);
+    RunResult r = convert_hf("mpt", dir / "in/model.safetensors", dir / "cs");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ((r.out + r.err).find("has no transformer.wpe.weight"), std::string::npos) << r.err;
+    const auto cs = tensors(dir / "cs/model_to_cs-2.3.mdl");
+    EXPECT_TRUE(cs.count("embedding_layer.position_embeddings.embed.weight"));
+    EXPECT_TRUE(cs.count("transformer_decoder.layers.0.self_attn.proj_v_dense_layer.bias"));
+    EXPECT_FALSE(cs.count("embedding_layer.position_embed_helper.slopes"));
+    const std::string yaml = read_file(dir / "cs/config_to_cs-2.3.yaml");
+    EXPECT_NE(yaml.find("    norm_type: layernorm\n"), std::string::npos) << yaml;
+    r = convert("mpt", "cs-2.3", "hf", dir / "cs/config_to_cs-2.3.yaml", dir / "cs/model_to_cs-2.3.mdl", dir / "hf",
+                {"--export-safetensors"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(compare(model_tensors(only_file(dir / "hf", ".index.json")), model_tensors(dir / "in/model.safetensors")),
+              "");
+}
+
 TEST(Mpt, ConfigRefusalsUseTheModelZooWording)
 {
     expect_config_refusals("mpt", hf_json(), cs_yaml(), {
