@@ -412,6 +412,68 @@ const Row kRows[] = {
     // its warning) ckptconv gives what the Model Zoo gives, key for key.
     {"jais_config_cs23_to_hf", "jais", "cs-2.3", "hf", "cs-ref/jais/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
      "cs-ref/jais/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "JAISLMHeadModel", "float32"},
+    // ---- bloom (cs-ref/bloom) ----
+    // transformers keeps no tied lm_head in safetensors files, and the Model Zoo's reference is of
+    // the .bin: the safetensors input is checked by its round trip. The tensors of every target
+    // cs-2.1 ... cs-2.9 are those of the cs-2.3 reference (cs-2.4+ configs add `name`).
+    {"bloom_bin_cs23", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_bin_cs21", "bloom", "hf", "cs-2.1", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_bin_cs29", "bloom", "hf", "cs-2.9", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin", kRef,
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", ""},
+    {"bloom_round_trip_bin", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin",
+     kTrip, "hf/bloom/bin/pytorch_model.bin", "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "BloomForCausalLM", "float32"},
+    {"bloom_round_trip_safetensors", "bloom", "hf", "cs-2.3", "hf/bloom/safetensors/config.json",
+     "hf/bloom/safetensors/model.safetensors", kTrip, "hf/bloom/safetensors/model.safetensors",
+     "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "BloomForCausalLM", "float32", kSafetensors},
+    {"bloom_round_trip_cs29", "bloom", "hf", "cs-2.9", "hf/bloom/bin/config.json", "hf/bloom/bin/pytorch_model.bin",
+     kTrip, "hf/bloom/bin/pytorch_model.bin", "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "BloomForCausalLM", "float32"},
+    {"bloom_config_hf_to_cs23", "bloom", "hf", "cs-2.3", "hf/bloom/bin/config.json", "", kRef, "",
+     "cs-ref/bloom/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"bloom_config_cs23_to_hf", "bloom", "cs-2.3", "hf", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/bloom/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "BloomForCausalLM", "float32"},
+    // Down the release steps to cs-1.9 (slopes renamed to relative_pe_helper.slopes at cs-2.0)
+    // and back: every tensor again.
+    {"bloom_cs23_to_cs19_round_trip", "bloom", "cs-2.3", "cs-1.9", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
+    // Headless: CS -> BloomModel drops the head; back to CS the tied head is the word embedding
+    // again and the slopes are generated again, so the reference comes back whole.
+    {"bloom_headless_round_trip", "bloom-headless", "cs-2.3", "hf", "cs-ref/bloom/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/bloom/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
+    // ---- mpt (cs-ref/mpt; the Model Zoo's input is the fixture without layer_norm_epsilon) ----
+    // transformers' tied lm_head.weight (in the .bin) comes back as nothing, as the Model Zoo
+    // writes it (the head is tied): the round trips give the safetensors fixture, which lacks it.
+    {"mpt_bin_cs23", "mpt", "hf", "cs-2.3", "hf/mpt/bin/config.json", "hf/mpt/bin/pytorch_model.bin", kRef,
+     "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mpt_model_zoo_input_cs23", "mpt", "hf", "cs-2.3", "cs-ref/mpt/input/config.json", "hf/mpt/bin/pytorch_model.bin",
+     kRef, "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mpt_safetensors_cs23", "mpt", "hf", "cs-2.3", "hf/mpt/safetensors/config.json",
+     "hf/mpt/safetensors/model.safetensors", kRef, "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mpt_bin_cs21", "mpt", "hf", "cs-2.1", "hf/mpt/bin/config.json", "hf/mpt/bin/pytorch_model.bin", kRef,
+     "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mpt_round_trip_bin", "mpt", "hf", "cs-2.3", "hf/mpt/bin/config.json", "hf/mpt/bin/pytorch_model.bin", kTrip,
+     "hf/mpt/safetensors/model.safetensors", "cs-ref/mpt/config_cs_to_hf/config_to_cs-2.3_to_hf.json",
+     "MptForCausalLM", "float32"},
+    {"mpt_round_trip_safetensors", "mpt", "hf", "cs-2.3", "hf/mpt/safetensors/config.json",
+     "hf/mpt/safetensors/model.safetensors", kTrip, "hf/mpt/safetensors/model.safetensors",
+     "cs-ref/mpt/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "MptForCausalLM", "float32", kSafetensors},
+    {"mpt_config_hf_to_cs23", "mpt", "hf", "cs-2.3", "cs-ref/mpt/input/config.json", "", kRef, "",
+     "cs-ref/mpt/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"mpt_config_cs23_to_hf", "mpt", "cs-2.3", "hf", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "cs-ref/mpt/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "MptForCausalLM", "float32"},
+    {"mpt_cs23_to_cs21_round_trip", "mpt", "cs-2.3", "cs-2.1", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
+    // Headless: MPT's CS head is always the word embedding, so the reference comes back whole.
+    {"mpt_headless_round_trip", "mpt-headless", "cs-2.3", "hf", "cs-ref/mpt/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/mpt/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "", "", nullptr, "", true},
 };
 // clang-format on
 

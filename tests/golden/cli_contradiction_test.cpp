@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
 // mistral, mixtral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit, starcoder,
-// santacoder, btlm, jais): wrong layer counts, widths, non-integer, negative and absurd sizes,
-// tensors of another shape, scalars, integer weights, and checkpoints without tensors. Each must
-// fail with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every
-// input byte-identical.
+// santacoder, btlm, jais, bloom, mpt): wrong layer counts, widths, non-integer, negative and
+// absurd sizes, tensors of another shape, scalars, integer weights, and checkpoints without
+// tensors. Each must fail with exit 1 before anything is written, even with
+// --drop-unmatched-keys, and leave every input byte-identical.
 #include "test_support.hpp"
 
 #include "config/config_file.hpp"
@@ -36,6 +36,7 @@ struct Family {
     std::string width;     // the HF width key
     std::string tensor;    // an HF weight matrix to corrupt
     std::string config = ""; // tests/data/<config> when the fixture's own config is not convertible
+    std::string cs_step = "cs-2.4"; // a CS release the cs-2.3 checkpoint is converted to (mpt has none after cs-2.3)
 };
 
 void PrintTo(const Family& f, std::ostream* os) { *os << f.model; }
@@ -208,13 +209,13 @@ TEST_P(Contradiction, ACerebrasCheckpointWhoseTensorsContradictItsConfig)
         expect_refused(file, "cs-2.3", "hf", yaml, "");
         // A release step renames tensors without looking at them; the checkpoint is checked on
         // its way to hf first.
-        expect_refused(file, "cs-2.3", "cs-2.4", yaml, "checking the cs-2.3 checkpoint against its config");
+        expect_refused(file, "cs-2.3", GetParam().cs_step, yaml, "checking the cs-2.3 checkpoint against its config");
     }
     // The untouched checkpoint upgrades, and is refused when its config has another layer count.
-    const auto upgraded = convert(mdl, "cs-2.3", "cs-2.4", yaml);
+    const auto upgraded = convert(mdl, "cs-2.3", GetParam().cs_step, yaml);
     ASSERT_EQ(upgraded.exit_code, 0) << upgraded.err;
     for (const auto& e : fs::directory_iterator(dir / "out"))
-        if (e.path().filename().string().find("cs-2.4") != std::string::npos)
+        if (e.path().filename().string().find(GetParam().cs_step) != std::string::npos)
             fs::remove_all(e.path());
     std::string text = read_file(yaml);
     const std::string key = "num_hidden_layers: ";
@@ -224,7 +225,7 @@ TEST_P(Contradiction, ACerebrasCheckpointWhoseTensorsContradictItsConfig)
         const int64_t layers = std::stoll(text.substr(at + key.size(), end - at - key.size()));
         text.replace(at, end - at, key + std::to_string(layers + 1));
         write_file(dir / "more_layers.yaml", text);
-        expect_refused(mdl, "cs-2.3", "cs-2.4", dir / "more_layers.yaml",
+        expect_refused(mdl, "cs-2.3", GetParam().cs_step, dir / "more_layers.yaml",
                        "the config has " + std::to_string(layers + 1) + " layers");
     }
 }
@@ -265,7 +266,9 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"santacoder", "santacoder", "n_layer", "n_embd", "transformer.h.1.attn.kv_attn.weight"},
         // ---- btlm, jais (i14c) ----
         Family{"btlm", "btlm", "n_layer", "n_embd", "transformer.h.0.mlp.c_fc2.weight"},
-        Family{"jais", "jais", "n_layer", "n_embd", "transformer.h.1.attn.c_attn.weight"}),
+        Family{"jais", "jais", "n_layer", "n_embd", "transformer.h.1.attn.c_attn.weight"},
+        Family{"bloom", "bloom", "n_layer", "hidden_size", "transformer.h.0.mlp.dense_h_to_4h.weight"},
+        Family{"mpt", "mpt", "n_layers", "d_model", "transformer.blocks.0.attn.Wqkv.weight", "", "cs-2.2"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)

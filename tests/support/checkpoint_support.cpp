@@ -252,6 +252,9 @@ std::string with_yaml_key(const std::string& text, const std::string& key, const
 
 std::string with_json_key(const std::string& text, const std::string& key, const std::string& value)
 {
+    const std::regex map_entry("\"" + key + "\": \\{[^}]*\\}");
+    if (!value.empty() && value.front() == '{' && std::regex_search(text, map_entry))
+        return std::regex_replace(text, map_entry, "\"" + key + "\": " + value);
     const std::regex entry("\"" + key + "\": [^,\n]*");
     if (std::regex_search(text, entry))
         return std::regex_replace(text, entry, "\"" + key + "\": " + value);
@@ -368,6 +371,18 @@ void expect_config_refused(const std::string& model, const std::string& src, con
     const ConfigOutcome o = convert_config_text(model, src, text);
     EXPECT_EQ(o.exit_code, 1) << text << "\n" << o.err;
     EXPECT_NE(o.err.find("ConfigConversionError: " + message), std::string::npos) << text << "\n" << o.err;
+}
+
+void expect_config_refusals(const std::string& model, const std::string& hf_json, const std::string& cs_yaml,
+                            const std::vector<ConfigRefusal>& cases)
+{
+    for (const ConfigRefusal& c : cases) {
+        const bool from_hf = std::string(c.src) == "hf";
+        SCOPED_TRACE(std::string(c.key) + "=" + c.value);
+        expect_config_refused(model, c.src,
+                              from_hf ? with_json_key(hf_json, c.key, c.value) : with_yaml_key(cs_yaml, c.key, c.value),
+                              c.message);
+    }
 }
 
 } // namespace ckpt::test

@@ -87,7 +87,8 @@ void write_patterned_safetensors(const fs::path& p, const Shapes& shapes);
 
 /// `text` (a YAML model section) with `key: value` replacing the key's line, or appended.
 std::string with_yaml_key(const std::string& text, const std::string& key, const std::string& value);
-/// `text` (an HF config.json) with `"key": value` replacing the key's entry, or appended.
+/// `text` (an HF config.json) with `"key": value` replacing the key's entry (a whole `{...}` map
+/// entry when `value` is a map too), or appended.
 std::string with_json_key(const std::string& text, const std::string& key, const std::string& value);
 
 /// Every `Matched <old> -> <new> action: <name>` line in `text` (from the word `Matched` on).
@@ -129,5 +130,17 @@ ConfigOutcome convert_config_text(const std::string& model, const std::string& s
 /// Expects that run to fail with exit code 1 and `ConfigConversionError: <message>`.
 void expect_config_refused(const std::string& model, const std::string& src, const std::string& text,
                            const std::string& message);
+
+/// A config the Model Zoo refuses: an HF config.json (`src` "hf") or a CS YAML (`src` "cs") with
+/// `key` set to `value` (JSON or YAML text), and the ConfigConversionError it gives.
+struct ConfigRefusal {
+    const char* src;
+    const char* key;
+    const char* value;
+    const char* message;
+};
+/// expect_config_refused for each of `cases`, made from `hf_json` or `cs_yaml`.
+void expect_config_refusals(const std::string& model, const std::string& hf_json, const std::string& cs_yaml,
+                            const std::vector<ConfigRefusal>& cases);
 
 } // namespace ckpt::test

@@ -38,6 +38,15 @@ namespace {
     for (const auto& row : reg.list_rows(model))
         msg += fmt::format("\n  {} <-> {}{}", fmt::join(row.side[0], ", "), fmt::join(row.side[1], ", "),
                            row.fallback() ? "  (generic release step)" : "");
+    // A model the Model Zoo removed (MPT after Release 2.3.1): say which release is its last.
+    if (const auto last = host::last_cs_release(model.name))
+        for (const std::string& f : {src, tgt})
+            if (auto v = host::parse_cs_version(f); v && *last < *v) {
+                msg += fmt::format("\n{} was removed from the Model Zoo after {}: {} is the last release that has "
+                                   "it; convert to {} or older.",
+                                   name, last->name(), last->name(), last->name());
+                break;
+            }
     throw ConversionError(msg);
 }
 

@@ -57,6 +57,13 @@ const std::vector<CsVersion>& known_cs_releases()
     return releases;
 }
 
+std::optional<CsVersion> last_cs_release(std::string_view model)
+{
+    if (model == "mpt" || model == "mpt-headless")
+        return CsVersion{2, 3};
+    return std::nullopt;
+}
+
 int ConverterEntry::direction(std::string_view src, std::string_view tgt) const
 {
     if (contains(side[0], src) && contains(side[1], tgt))
@@ -117,7 +124,7 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             }
             if (free_names.empty())
                 continue;
-            e.generic = generic_steps(e.converters);
+            e.generic = generic_steps(e.converters, last_cs_release(e.name));
             const size_t index = reg.m_models.size();
             if (!contains(free_names, e.name)) {
                 e.name = free_names.front();
@@ -195,7 +202,8 @@ std::vector<ConverterEntry> Registry::list_rows(const ModelEntry& model) const
     return rows;
 }
 
-std::vector<ConverterEntry> Registry::generic_steps(const std::vector<ConverterEntry>& converters)
+std::vector<ConverterEntry> Registry::generic_steps(const std::vector<ConverterEntry>& converters,
+                                                    std::optional<CsVersion> last)
 {
     std::vector<ConverterEntry> out;
     std::optional<CsVersion> oldest;
@@ -208,7 +216,7 @@ std::vector<ConverterEntry> Registry::generic_steps(const std::vector<ConverterE
         return out;
     const auto& rel = known_cs_releases();
     for (size_t i = 0; i + 1 < rel.size(); ++i) {
-        if (rel[i] < *oldest || rel[i] < CsVersion{1, 8})
+        if (rel[i] < *oldest || rel[i] < CsVersion{1, 8} || (last && *last < rel[i + 1]))
             continue;
         const std::string a = rel[i].name(), b = rel[i + 1].name();
         bool covered = std::any_of(converters.begin(), converters.end(),

@@ -29,6 +29,10 @@ std::optional<CsVersion> parse_cs_version(std::string_view fmt);
 /// Every CS release ckptconv knows, oldest first; the last is what `cs-current` names.
 const std::vector<CsVersion>& known_cs_releases();
 
+/// The last release of a model the Model Zoo removed (`mpt`, `mpt-headless`: Release 2.4.0
+/// dropped MPT, so cs-2.3), by model name; nullopt for a model every release since its first has.
+std::optional<CsVersion> last_cs_release(std::string_view model);
+
 /// One conversion edge, usable in both directions.
 struct ConverterEntry {
     std::vector<std::string> side[2];
@@ -82,8 +86,9 @@ public:
     /// The generic CS -> CS release steps (copy every key, update metadata and config) a model
     /// with these converters may use: those at or above its oldest CS release (never below
     /// cs-1.8) that none of its converters already covers — the Model Zoo's fallback rule,
-    /// extended to every release up to cs-2.9.
-    static std::vector<ConverterEntry> generic_steps(const std::vector<ConverterEntry>& converters);
+    /// extended to every release up to cs-2.9 — and none past `last`, a removed model's last release.
+    static std::vector<ConverterEntry> generic_steps(const std::vector<ConverterEntry>& converters,
+                                                     std::optional<CsVersion> last = std::nullopt);
     const std::vector<ModelEntry>& models() const { return m_models; }
     /// The private format named exactly `name`; null for built-in and unknown names.
     const FormatEntry* private_format(std::string_view name) const;

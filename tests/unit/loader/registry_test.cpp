@@ -78,4 +78,11 @@ TEST(Registry, AddsGenericReleaseStepsAboveTheOldestRelease)
     std::vector<std::string> expected{"cs-2.1>cs-2.2", "cs-2.2>cs-2.3", "cs-2.3>cs-2.4", "cs-2.4>cs-2.5",
                                       "cs-2.5>cs-2.6", "cs-2.6>cs-2.7", "cs-2.7>cs-2.8", "cs-2.8>cs-2.9"};
     EXPECT_EQ(generic, expected);
+    // A model the Model Zoo removed gets no step past its last release.
+    generic.clear();
+    for (const auto& r : Registry::generic_steps(m.converters, CsVersion{2, 3}))
+        generic.push_back(r.side[0][0] + ">" + r.side[1][0]);
+    EXPECT_EQ(generic, (std::vector<std::string>{"cs-2.1>cs-2.2", "cs-2.2>cs-2.3"}));
+    EXPECT_TRUE(last_cs_release("mpt-headless") == (CsVersion{2, 3}));
+    EXPECT_FALSE(last_cs_release("gpt2"));
 }

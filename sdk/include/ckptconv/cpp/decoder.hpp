@@ -345,6 +345,17 @@ inline TableConfigConverter::Defaults gptj_model_cs_defaults()
             {"use_bias_in_output", false},           {"norm_first", true}};
 }
 
+/// The defaults the Model Zoo's config converters of a CS GPT2LMHeadModel (LLaMA, MPT, ...)
+/// insert into a CS config before converting it to HF; a family appends its own.
+inline TableConfigConverter::Defaults gpt2_model_cs_defaults()
+{
+    return {{"share_embedding_weights", true},         {"max_position_embeddings", 1024},
+            {"position_embedding_type", "learned"},    {"layer_norm_epsilon", 1e-05},
+            {"use_projection_bias_in_attention", true}, {"use_ffn_bias_in_attention", true},
+            {"nonlinearity", "gelu"},                  {"use_ffn_bias", true},
+            {"use_bias_in_output", false},             {"norm_first", true}};
+}
+
 /// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
 /// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
 /// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it, and
@@ -424,6 +435,12 @@ struct DecoderFamily {
     /// names too), checked before anything is written: on HF -> CS against the input tensors, on
     /// CS -> HF against the planned output. Unset: shapes are not checked.
     std::function<void(ModelShapes&, ConstNode hf_config)> shapes;
+    /// Tensors the family adds after its rules ran, in either form and direction (BLOOM's and
+    /// MPT's generated ALiBi slopes); empty: none.
+    std::function<void(CheckpointContext&, bool headless)> after_rules;
+    /// True when the family's own rules write the headless HF -> CS lm_head (MPT copies the word
+    /// embedding there), so the helper's tied-copy-or-N(0, 0.02) head is not added.
+    bool headless_head_from_rules = false;
 
     /// HF -> CS key rules for the LM (`headless` false) or headless form, CS `model.` accepted.
     std::shared_ptr<const CheckpointRules> rules(bool headless) const
@@ -512,8 +529,10 @@ public:
         if (ctx.from == kHfSide)
             check_shapes(hf_config, kHfSide, ModelShapes::inputs_of(plan));
         apply_rules(*m_rules, ctx);
-        if (m_headless && ctx.from == kHfSide)
+        if (m_headless && ctx.from == kHfSide && !m_family.headless_head_from_rules)
             add_lm_head(ctx);
+        if (m_family.after_rules)
+            m_family.after_rules(ctx, m_headless);
         if (ctx.from == kCsSide)
             check_shapes(hf_config, kCsSide, plan.outputs());
     }
