@@ -20,6 +20,10 @@ inline constexpr const char* kRegistryName = "vision_transformer";
 /// (Converter_CLIPViT_Projection_HF_CS21).
 std::shared_ptr<const sdk::CheckpointRules> hf_cs_rules();
 
+/// The vision transformer alone, below HF `vision_model.` and CS `vit_model.` (the Model Zoo's
+/// Converter_CLIPViT_Core_HF_CS21); the multimodal llava plugin puts it under its own prefixes.
+std::shared_ptr<sdk::CheckpointRules> vision_rules();
+
 /// ConfigConverter_CLIPViT_HF_CS21: the table, defaults and pre/post steps.
 const sdk::TableConfigConverter& hf_cs_config();
 

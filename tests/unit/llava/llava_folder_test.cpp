@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// The llava plugin's behaviour beyond the Model Zoo references: its refusals (each with no output
+// left behind), the output directory the Model Zoo could not write into, and a compound folder
+// that lacks a part.
+#include "checkpoint_support.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ckpt::test {
+namespace {
+
+/// A writable copy of the llava fixture folder `flavor` (bin or safetensors) of `family`.
+fs::path copy_fixture(const TempDir& tmp, const std::string& family, const std::string& flavor)
+{
+    const fs::path dir = tmp / ("in_" + family);
+    fs::copy(hf(family, flavor), dir, fs::copy_options::recursive);
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+    return dir;
+}
+
+/// Sets `"key": value` in `dir`/text_model/config.json.
+void set_text_key(const fs::path& dir, const std::string& key, const std::string& value)
+{
+    const fs::path p = dir / "text_model/config.json";
+    write_file(p, with_json_key(read_file(p), key, value));
+}
+
+/// `convert --model M --src-fmt hf --tgt-fmt cs-2.3` of the folder `dir` (checkpoint and config).
+RunResult convert_folder(const std::string& model, const fs::path& dir, const fs::path& out)
+{
+    return convert(model, "hf", "cs-2.3", dir, dir, out);
+}
+
+bool empty_or_absent(const fs::path& dir) { return !fs::exists(dir) || fs::is_empty(dir); }
+
+TEST(LlavaFolder, ListShowsBothModels)
+{
+    const RunResult r = cli({"list"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("│ llava "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("│ mmsimple-llava "), std::string::npos) << r.out;
+}
+
+TEST(LlavaFolder, MmsimpleRefusesATwoLayerProjectorConfig)
+{
+    TempDir tmp;
+    const RunResult r = convert_folder("mmsimple-llava", hf("llava", "bin"), tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("mlp2x_gelu"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--model llava"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "out"));
+}
+
+// The Model Zoo writes both layers under one key; ckptconv names the tensor it cannot place.
+TEST(LlavaFolder, MmsimpleRefusesTwoLayerProjectorTensors)
+{
+    TempDir tmp;
+    const fs::path in = copy_fixture(tmp, "llava", "bin");
+    set_text_key(in, "mm_projector_type", "\"mlp1x_gelu\"");
+    const RunResult r = convert_folder("mmsimple-llava", in, tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("model.mm_projector.0."), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--model llava"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "out"));
+}
+
+TEST(LlavaFolder, RefusesATextModelWithoutProjector)
+{
+    TempDir tmp;
+    const fs::path in = copy_fixture(tmp, "llava", "safetensors");
+    std::vector<std::pair<std::string, Tensor>> kept;
+    for (auto& [name, t] : tensors(in / "text_model/model.safetensors"))
+        if (name.find("mm_projector") == std::string::npos)
+            kept.emplace_back(name, t);
+    ASSERT_EQ(kept.size(), 21u);
+    write_f32_safetensors(in / "text_model/model.safetensors", kept);
+    const RunResult r = convert_folder("llava", in, tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("no projector (model.mm_projector.*)"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "out"));
+}
+
+TEST(LlavaFolder, ConfigRefusals)
+{
+    const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+        {"mm_vision_select_layer", "0", "selects the embeddings"},
+        {"mm_hidden_size", "40", "mm_hidden_size should be same as the hidden_dim of mm_vision_tower"},
+        {"mm_projector_type", "\"linear\"", "`mm_projector_type` is of pattern `mlp(\\d+)x_gelu`, got linear"},
+        {"mm_use_im_start_end", "true", "mm_use_im_start_end"}};
+    for (const auto& [key, value, message] : cases) {
+        TempDir tmp;
+        const fs::path in = copy_fixture(tmp, "llava", "bin");
+        set_text_key(in, key, value);
+        const RunResult r = convert_config("llava", "hf", "cs-2.3", in, tmp / "out");
+        EXPECT_EQ(r.exit_code, 1) << key << "\n" << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << key << "\n" << r.err;
+        EXPECT_TRUE(empty_or_absent(tmp / "out")) << key;
+    }
+}
+
+// The Model Zoo 2.3 rewrites "config" anywhere in the output path and fails here.
+TEST(LlavaFolder, CsToHfWritesIntoADirectoryNamedConfig)
+{
+    TempDir tmp;
+    const fs::path out = tmp / "my_config" / "config_out";
+    RunResult r = convert("llava", "cs-2.3", "hf", ref("llava", "hf_to_cs/config_to_cs-2.3.yaml"),
+                          ref("llava", "hf_to_cs/pytorch_model_to_cs-2.3.mdl"), out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* f : {"image_model/config.json", "image_model/preprocessor_config.json", "text_model/config.json",
+                          "image_model/pytorch_model.bin.index.json", "text_model/pytorch_model.bin.index.json"})
+        EXPECT_TRUE(fs::is_regular_file(out / f)) << f;
+    EXPECT_EQ(config(out / "text_model/config.json").find("mm_vision_tower")->as_string(), "image_model");
+    r = convert_config("llava", "cs-2.3", "hf", ref("llava", "config_hf_to_cs/config_to_cs-2.3.yaml"),
+                       tmp / "config_only");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::is_regular_file(tmp / "config_only/image_model/preprocessor_config.json"));
+}
+
+TEST(LlavaFolder, AFolderWithoutTextModelIsRefused)
+{
+    TempDir tmp;
+    const fs::path in = copy_fixture(tmp, "llava", "bin");
+    fs::rename(in / "text_model", in / "language_model");
+    const RunResult r = convert_folder("llava", in, tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("text_model/config.json"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "out"));
+}
+
+} // namespace
+} // namespace ckpt::test
