@@ -27,4 +27,8 @@ std::shared_ptr<sdk::CheckpointRules> vision_rules();
 /// ConfigConverter_CLIPViT_HF_CS21: the table, defaults and pre/post steps.
 const sdk::TableConfigConverter& hf_cs_config();
 
+/// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` whose shapes the HF config
+/// `hf_config` contradicts; `from` names the side whose keys the messages use (0 HF, 1 CS).
+void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+
 } // namespace ckpt::clip_vit

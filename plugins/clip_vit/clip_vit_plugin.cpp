@@ -3,6 +3,8 @@
 // (Converter_CLIPViT_Projection_HF_CS21) and note; every CS release step is the host's generic one.
 #include "clip_vit.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 namespace ckpt::clip_vit {
 namespace {
 
@@ -33,7 +35,11 @@ public:
                          sdk::Plan& plan) override
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
+        if (ctx.from == 0)
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
         sdk::apply_rules(*hf_cs_rules(), ctx);
+        if (ctx.from == 1)
+            check_model_shapes(hf_config, 1, plan.outputs());
     }
 };
 

@@ -47,6 +47,10 @@ void add_hf_only_tensors(const Request& req, ConstNode hf_config, Plan& plan);
 bool has_input(const Plan& plan, const std::string& name);
 
 /// hf <-> `cs_formats` (Converter_Esm2PretrainModel_HF_CS21).
+/// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` whose shapes the HF config
+/// `hf_config` contradicts; `from` names the side whose keys the messages use (0 HF, 1 CS).
+void check_model_shapes(ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+
 std::shared_ptr<sdk::Converter> make_hf_converter(std::vector<std::string> cs_formats);
 
 } // namespace ckpt::esm2

@@ -4,6 +4,8 @@
 // tensors a file may omit or the other side needs.
 #include "esm2.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 namespace ckpt::esm2 {
 
 namespace {
@@ -32,11 +34,15 @@ public:
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
-        sdk::apply_rules(*hf_cs_rules(), ctx);
         if (ctx.from == 0)
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
+        sdk::apply_rules(*hf_cs_rules(), ctx);
+        if (ctx.from == 0) {
             restore_mlm_decoder(req, hf_config, plan);
-        else
+        } else {
             add_hf_only_tensors(req, hf_config, plan);
+            check_model_shapes(hf_config, 1, plan.outputs());
+        }
     }
 
 private:

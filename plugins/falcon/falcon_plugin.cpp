@@ -264,9 +264,10 @@ void falcon_shapes(ModelShapes& s, ConstNode hf)
         kv = 1;
     const int64_t qkv = (heads + 2 * kv) * head_dim;
     const std::string p = R"((?:transformer\.)?)";
-    s.expect(p + R"(word_embeddings\.weight)", {vocab, d});
+    // A tied checkpoint may hold the shared matrix under either name (a safetensors writer keeps
+    // one of the two), so one of them is required and both must have the embedding's shape.
+    s.expect(R"((?:)" + p + R"(word_embeddings|lm_head)\.weight)", {vocab, d});
     s.expect(p + R"(ln_f\.(?:weight|bias))", {d});
-    s.expect(R"(lm_head\.weight)", {vocab, d}, false);
     const std::string h = p + R"(h\.{layer}\.)";
     s.expect_layers(h + R"(self_attention\.query_key_value\.weight)", layers, {qkv, d});
     s.expect_layers(h + R"(self_attention\.query_key_value\.bias)", layers, {qkv}, false);

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ckpt::mixtral {
 
@@ -35,6 +36,11 @@ protected:
 /// of shape [out, experts, in], built and taken apart one expert at a time. HF keys under
 /// `model.` unless `headless`; CS keys with or without the legacy `model.` prefix.
 std::shared_ptr<const sdk::CheckpointRules> moe_rules(bool headless);
+
+/// Checks the Hugging Face side of a conversion (source tensors HF -> CS, planned outputs
+/// CS -> HF; `from` is the side converted from) against the sizes `hf_config` gives. Throws
+/// sdk::Error(CKPT_ERR_BAD_INPUT) listing the contradictions.
+void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
 
 /// hf <-> cs-2.3 ... cs-2.9 for MixtralForCausalLM (Converter_MixtralForCausalLM_HF_CS23) or
 /// MixtralModel (Converter_MixtralModel_HF_CS23).

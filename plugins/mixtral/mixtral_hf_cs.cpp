@@ -6,6 +6,8 @@
 #include "llama_checkpoint_rules.hpp"
 #include "lm_head_init.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 namespace ckpt::mixtral {
 
 namespace {
@@ -24,12 +26,16 @@ public:
                          sdk::Plan& plan) override
     {
         sdk::CheckpointContext ctx{req, plan, {hf_config, cs_config}, req.direction == 0 ? 0 : 1};
+        if (ctx.from == 0)
+            check_model_shapes(hf_config, 0, sdk::ModelShapes::inputs_of(plan));
         // The expert rows first: the llama table has no row for them, and none of its rows
         // matches a key they take.
         sdk::apply_rules(*m_moe, ctx);
         sdk::apply_rules(*m_llama, ctx);
         if (m_headless && ctx.from == 0)
             add_lm_head(req, hf_config, cs_config, plan);
+        if (ctx.from == 1)
+            check_model_shapes(hf_config, 1, plan.outputs());
     }
 
 private:

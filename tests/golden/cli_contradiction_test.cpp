@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inputs that contradict their config, for every family with a shape table (gpt2, llama,
-// mistral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon): wrong layer counts, widths,
-// non-integer, negative and absurd sizes, tensors of another shape, scalars, integer weights, and
-// checkpoints without tensors. Each must fail
-// with exit 1 before anything is written, even with --drop-unmatched-keys, and leave every input
-// byte-identical.
+// mistral, mixtral, bert, roberta, t5, gptj, codegen, gpt-neox, falcon, esm-2, clip-vit): wrong layer
+// counts, widths, non-integer, negative and absurd sizes, tensors of another shape, scalars,
+// integer weights, and checkpoints without tensors. Each must fail with exit 1 before anything is
+// written, even with --drop-unmatched-keys, and leave every input byte-identical.
 #include "test_support.hpp"
 
 #include "config/config_file.hpp"
@@ -206,6 +205,26 @@ TEST_P(Contradiction, ACerebrasCheckpointWhoseTensorsContradictItsConfig)
         ckpt::write_mdl(file, root);
         // The plugin's own rule may be the first to notice; any message will do, exit 1 will not.
         expect_refused(file, "cs-2.3", "hf", yaml, "");
+        // A release step renames tensors without looking at them; the checkpoint is checked on
+        // its way to hf first.
+        expect_refused(file, "cs-2.3", "cs-2.4", yaml, "checking the cs-2.3 checkpoint against its config");
+    }
+    // The untouched checkpoint upgrades, and is refused when its config has another layer count.
+    const auto upgraded = convert(mdl, "cs-2.3", "cs-2.4", yaml);
+    ASSERT_EQ(upgraded.exit_code, 0) << upgraded.err;
+    for (const auto& e : fs::directory_iterator(dir / "out"))
+        if (e.path().filename().string().find("cs-2.4") != std::string::npos)
+            fs::remove_all(e.path());
+    std::string text = read_file(yaml);
+    const std::string key = "num_hidden_layers: ";
+    const size_t at = text.find(key);
+    if (at != std::string::npos) {
+        const size_t end = text.find('\n', at);
+        const int64_t layers = std::stoll(text.substr(at + key.size(), end - at - key.size()));
+        text.replace(at, end - at, key + std::to_string(layers + 1));
+        write_file(dir / "more_layers.yaml", text);
+        expect_refused(mdl, "cs-2.3", "cs-2.4", dir / "more_layers.yaml",
+                       "the config has " + std::to_string(layers + 1) + " layers");
     }
 }
 
@@ -226,6 +245,8 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"gpt2", "gpt2", "n_layer", "n_embd", "transformer.h.0.mlp.c_fc.weight"},
         Family{"llama", "llama", "num_hidden_layers", "hidden_size", "model.layers.0.mlp.up_proj.weight"},
         Family{"mistral", "mistral", "num_hidden_layers", "hidden_size", "model.layers.1.self_attn.k_proj.weight"},
+        Family{"mixtral", "mixtral", "num_hidden_layers", "hidden_size",
+               "model.layers.1.block_sparse_moe.experts.1.w2.weight"},
         Family{"bert", "bert", "num_hidden_layers", "hidden_size", "bert.encoder.layer.0.intermediate.dense.weight"},
         Family{"roberta", "roberta", "num_hidden_layers", "hidden_size", "roberta.encoder.layer.1.output.dense.weight"},
         // The tiny T5's own relative_attention_max_distance is refused by the Model Zoo too.
@@ -235,7 +256,10 @@ INSTANTIATE_TEST_SUITE_P(
         Family{"codegen", "codegen", "n_layer", "n_embd", "transformer.h.1.attn.qkv_proj.weight"},
         Family{"gpt-neox", "gpt_neox", "num_hidden_layers", "hidden_size", "gpt_neox.layers.0.mlp.dense_h_to_4h.weight"},
         Family{"falcon", "falcon", "num_hidden_layers", "hidden_size",
-               "transformer.h.1.self_attention.query_key_value.weight"}),
+               "transformer.h.1.self_attention.query_key_value.weight"},
+        Family{"esm-2", "esm2", "num_hidden_layers", "hidden_size", "esm.encoder.layer.1.intermediate.dense.weight"},
+        Family{"clip-vit", "clip_vit", "num_hidden_layers", "hidden_size",
+               "vision_model.encoder.layers.0.mlp.fc1.weight"}),
     [](const ::testing::TestParamInfo<Family>& i) {
         std::string name = i.param.model;
         for (char& c : name)

@@ -102,11 +102,18 @@ Node config_step(const Step& s, const std::string& model, const Request& r, cons
     return dst;
 }
 
-/// Runs one checkpoint step: the plan over `inputs`, validated. `describe` receives the dry-run
-/// text when non-null.
+/// A checkpoint the plugin found contradicting its config (or lacking what the model needs) while
+/// planning: the conversion cannot be made.
+class BadCheckpoint : public ConversionError {
+public:
+    using ConversionError::ConversionError;
+};
+
+/// Runs one checkpoint step: the plan over `inputs`, validated unless `validate` is false.
+/// `describe` receives the dry-run text when non-null.
 std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, const Request& r,
                                    std::vector<NamedTensor> inputs, const Node& cfg_src, const Node& cfg_dst,
-                                   std::string* describe)
+                                   std::string* describe, bool validate = true)
 {
     engine::Plan plan(std::move(inputs));
     if (s.converter->fallback()) {
@@ -136,14 +143,73 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
             // model needs). That conversion cannot be made (exit 1); name the files it is between.
             if (e.status() != CKPT_ERR_BAD_INPUT)
                 throw;
-            throw ConversionError(fmt::format("{}\n  (checkpoint {}, config {})", e.what(), r.checkpoint.string(),
-                                              r.config.string()));
+            throw BadCheckpoint(fmt::format("{}\n  (checkpoint {}, config {})", e.what(), r.checkpoint.string(),
+                                            r.config.string()));
         }
     }
-    engine::validate(plan, r.drop_unmatched_keys);
+    if (validate)
+        engine::validate(plan, r.drop_unmatched_keys);
     if (describe)
         *describe = plan.describe();
     return plan.outputs();
+}
+
+/// Sets the log level for its lifetime.
+class ScopedLogLevel {
+public:
+    explicit ScopedLogLevel(log::Level level) : m_saved(log::level()) { log::set_level(level); }
+    ~ScopedLogLevel() { log::set_level(m_saved); }
+    ScopedLogLevel(const ScopedLogLevel&) = delete;
+    ScopedLogLevel& operator=(const ScopedLogLevel&) = delete;
+
+private:
+    log::Level m_saved;
+};
+
+/// CS -> CS steps carry tensors by name and never look at their shapes, while a family's shape
+/// table is stated on its Hugging Face side. So before a CS -> CS conversion, the same checkpoint
+/// is planned (silently, never written) on to hf, and a checkpoint that plan finds contradicting
+/// its config is refused. Whatever else hf cannot express (a config key, a tensor hf drops) is
+/// not the CS -> CS conversion's business: those failures are ignored here.
+void check_cs_checkpoint_via_hf(const host::Registry& reg, const host::ModelEntry& model,
+                                const std::string& model_name, const Request& r, const std::string& src,
+                                const std::string& tgt, const Node& config_file, std::vector<NamedTensor> tensors)
+{
+    std::vector<Step> path;
+    ConfigChain configs;
+    {
+        ScopedLogLevel quiet(log::Level::quiet);
+        try {
+            path = find_path(reg, model, src, "hf");
+            configs = convert_configs(path, model_name, reg.registry_name(r.model), r, config_file);
+        } catch (const std::exception&) {
+            return;
+        }
+    }
+    const auto refuse = [&](const std::string& why) {
+        throw ConversionError(fmt::format("checking the {} checkpoint against its config (a {} -> {} step does not "
+                                          "look at shapes, so it was planned on to hf): {}",
+                                          src, src, tgt, why));
+    };
+    for (size_t i = 0; i < path.size(); ++i) {
+        const Step& s = path[i];
+        const Node& a = s.direction == 0 ? configs.inputs[i] : configs.sections[i + 1];
+        const Node& b = s.direction == 0 ? configs.sections[i + 1] : configs.inputs[i];
+        try {
+            ScopedLogLevel quiet(log::Level::quiet);
+            tensors = plan_step(s, model_name, r, std::move(tensors), a, b, nullptr, false);
+        } catch (const BadCheckpoint& e) {
+            refuse(e.what());
+        } catch (const host::PluginCallError& e) {
+            // A tensor the plan's own operations cannot take (a concatenation of weights of
+            // different dtypes, say) is the same kind of contradiction, found a step earlier.
+            if (e.status() != CKPT_ERR_INVALID_ARGUMENT)
+                return;
+            refuse(fmt::format("{}\n  (checkpoint {}, config {})", e.what(), r.checkpoint.string(), r.config.string()));
+        } catch (const std::exception&) {
+            return;
+        }
+    }
 }
 
 /// The model state dict of a checkpoint as a flat tensor list.
@@ -323,6 +389,8 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
         if (r.dry_run)
             merged_text = "LoRA adapters merged first:\n" + merged_text + "Then:\n";
     }
+    if (is_cs(p.src) && is_cs(p.tgt))
+        check_cs_checkpoint_via_hf(reg, model, model_name, r, p.src, p.tgt, p.configs.files.front(), tensors);
     for (size_t i = 0; i < p.path.size(); ++i) {
         const Step& s = p.path[i];
         // Configs in the plugin's side order: side 0, side 1.

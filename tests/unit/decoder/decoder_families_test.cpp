@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The decoder families on the SDK helper, from one table: every fixture hf -> cs-2.3 equals the
-// Model Zoo's reference (tensors, YAML byte for byte), comes back bit for bit, converts its
-// config both ways as the Model Zoo does; then the headless forms, other targets, release steps
-// and the config refusals with the Model Zoo's wording.
+// What the decoder families on the SDK helper do beyond the conformance rows (which compare them
+// with the Model Zoo's references and round-trip them): the headless forms, newer targets, the
+// release steps down to the oldest release, and the config refusals with the Model Zoo's wording.
 #include "checkpoint_support.hpp"
 #include "config/config_file.hpp"
 #include "formats/safetensors/safetensors_writer.hpp"
@@ -35,90 +34,15 @@ fs::path ref(const std::string& fixture, const std::string& rel) { return data_p
     return ::testing::AssertionFailure() << a << " vs " << b << ":\n" << d;
 }
 
-/// `ours` equals the Model Zoo's HF config but for architectures = [cls] and torch_dtype (design.md §5).
-::testing::AssertionResult same_hf_config(const fs::path& ours, const fs::path& theirs, const std::string& cls)
-{
-    Node mine = read_config(ours), reference = read_config(theirs);
-    const Node* arch = mine.find("architectures");
-    if (!arch || arch->size() != 1 || arch->items().at(0).as_string() != cls)
-        return ::testing::AssertionFailure() << ours << ": architectures is not [" << cls << "]";
-    if (!mine.find("torch_dtype"))
-        return ::testing::AssertionFailure() << ours << ": no torch_dtype";
-    mine.erase("architectures");
-    mine.erase("torch_dtype");
-    if (mine == reference)
-        return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << read_file(ours) << "\nvs\n" << read_file(theirs);
-}
-
 struct Family {
-    const char* model;    // --model
-    const char* fixture;  // tests/data/hf/<fixture>, tests/data/cs-ref/<fixture>
-    const char* hf_class; // architectures of the HF output
-    bool safetensors;     // the safetensors fixture holds every tensor (no tied alias dropped)
-    const char* oldest;   // the oldest CS release the Model Zoo converts the model to
+    const char* model;   // --model
+    const char* fixture; // tests/data/hf/<fixture>, tests/data/cs-ref/<fixture>
+    const char* oldest;  // the oldest CS release the Model Zoo converts the model to
 };
 
 void PrintTo(const Family& f, std::ostream* os) { *os << f.model; }
 
 class DecoderFamily : public ::testing::TestWithParam<Family> {};
-
-TEST_P(DecoderFamily, HfToCs23MatchesModelZoo)
-{
-    const Family& f = GetParam();
-    for (const std::string form : {"bin/pytorch_model.bin", "safetensors/model.safetensors"}) {
-        if (form[0] == 's' && !f.safetensors)
-            continue;
-        TempDir out;
-        RunResult r = cli({"convert", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                           hf(f.fixture, "bin/config.json").string(), hf(f.fixture, form).string(), "--output-dir",
-                           out.path().string()});
-        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        const std::string stem = form[0] == 'b' ? "pytorch_model" : "model";
-        EXPECT_TRUE(same_tensors(out / (stem + "_to_cs-2.3.mdl"), ref(f.fixture, "hf_to_cs/pytorch_model_to_cs-2.3.mdl")));
-        EXPECT_EQ(read_file(out / "config_to_cs-2.3.yaml"), read_file(ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml")));
-    }
-}
-
-TEST_P(DecoderFamily, RoundTripIsBitExact)
-{
-    const Family& f = GetParam();
-    for (const bool safetensors : {false, true}) {
-        TempDir out;
-        RunResult r = cli({"convert", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                           hf(f.fixture, "bin/config.json").string(), hf(f.fixture, "bin/pytorch_model.bin").string(),
-                           "--output-dir", (out / "cs").string()});
-        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        std::vector<std::string> back{"convert", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "hf",
-                                      "--config", (out / "cs/config_to_cs-2.3.yaml").string(),
-                                      (out / "cs/pytorch_model_to_cs-2.3.mdl").string(), "--output-dir",
-                                      (out / "hf").string()};
-        if (safetensors)
-            back.push_back("--export-safetensors");
-        r = cli(back);
-        ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-        const fs::path dir = out / "hf/pytorch_model_to_cs-2.3_to_hf";
-        EXPECT_TRUE(same_tensors(dir / (safetensors ? "model.safetensors.index.json" : "pytorch_model.bin.index.json"),
-                                 hf(f.fixture, "bin/pytorch_model.bin")));
-        EXPECT_TRUE(same_hf_config(dir / "config.json", ref(f.fixture, "config_cs_to_hf/config_to_cs-2.3_to_hf.json"),
-                                   f.hf_class));
-    }
-}
-
-TEST_P(DecoderFamily, ConvertConfigBothWays)
-{
-    const Family& f = GetParam();
-    TempDir out;
-    RunResult r = cli({"convert-config", "--model", f.model, "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
-                       hf(f.fixture, "bin/config.json").string(), "--output-dir", out.path().string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(read_file(out / "config_to_cs-2.3.yaml"), read_file(ref(f.fixture, "config_hf_to_cs/config_to_cs-2.3.yaml")));
-    r = cli({"convert-config", "--model", f.model, "--src-fmt", "cs-2.3", "--tgt-fmt", "hf", "--config",
-             ref(f.fixture, "hf_to_cs/config_to_cs-2.3.yaml").string(), "--output-dir", out.path().string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_TRUE(same_hf_config(out / "config_to_cs-2.3_to_hf.json",
-                               ref(f.fixture, "config_cs_to_hf/config_to_cs-2.3_to_hf.json"), f.hf_class));
-}
 
 /// CS -> headless HF drops the head; headless HF -> CS gives every other tensor back and a new
 /// head of the embedding's shape (with the zero bias the CS config asks for).
@@ -150,9 +74,11 @@ TEST_P(DecoderFamily, HeadlessFormDropsAndRecreatesTheHead)
     ASSERT_TRUE(ours.count("lm_head.weight"));
     EXPECT_EQ(ours.at("lm_head.weight")->info().shape, theirs.at("lm_head.weight")->info().shape);
     EXPECT_EQ(ours.count("lm_head.bias"), theirs.count("lm_head.bias"));
-    if (ours.count("lm_head.bias"))
-        for (std::byte b : read_all(*ours.at("lm_head.bias")))
+    if (ours.count("lm_head.bias")) {
+        for (std::byte b : read_all(*ours.at("lm_head.bias"))) {
             ASSERT_EQ(b, std::byte{0});
+        }
+    }
     for (auto* m : {&ours, &theirs}) {
         m->erase("lm_head.weight");
         m->erase("lm_head.bias");
@@ -192,10 +118,10 @@ TEST_P(DecoderFamily, NewerTargetsAndReleaseSteps)
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, DecoderFamily,
-                         ::testing::Values(Family{"gptj", "gptj", "GPTJForCausalLM", true, "cs-1.9"},
-                                           Family{"gpt-neox", "gpt_neox", "GPTNeoXForCausalLM", true, "cs-1.9"},
-                                           Family{"codegen", "codegen", "CodeGenForCausalLM", true, "cs-1.9"},
-                                           Family{"falcon", "falcon", "FalconForCausalLM", false, "cs-2.0"}),
+                         ::testing::Values(Family{"gptj", "gptj", "cs-1.9"},
+                                           Family{"gpt-neox", "gpt_neox", "cs-1.9"},
+                                           Family{"codegen", "codegen", "cs-1.9"},
+                                           Family{"falcon", "falcon", "cs-2.0"}),
                          [](const ::testing::TestParamInfo<Family>& p) {
                              std::string name = p.param.model;
                              for (char& c : name)

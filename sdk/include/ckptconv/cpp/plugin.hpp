@@ -230,15 +230,14 @@ private:
     static void ckpt_plugin_define_(::ckpt::sdk::PluginDef& def);                                \
     extern "C" CKPT_EXPORT const ckpt_plugin* ckpt_plugin_entry(const ckpt_host* host) noexcept  \
     {                                                                                            \
-        static ::ckpt::sdk::PluginDef* instance = nullptr;                                       \
+        /* owned here, so unloading the library frees it (a leak under LeakSanitizer else) */  \
+        static std::unique_ptr<::ckpt::sdk::PluginDef> instance;                                 \
         if (!instance) {                                                                         \
-            auto* fresh = new ::ckpt::sdk::PluginDef();                                          \
+            auto fresh = std::make_unique<::ckpt::sdk::PluginDef>();                             \
             ckpt_status st = ::ckpt::sdk::guard(host, [&] { ckpt_plugin_define_(*fresh); });     \
-            if (st != CKPT_OK) {                                                                 \
-                delete fresh;                                                                    \
+            if (st != CKPT_OK)                                                                   \
                 return nullptr;                                                                  \
-            }                                                                                    \
-            instance = fresh;                                                                    \
+            instance = std::move(fresh);                                                         \
         }                                                                                        \
         return instance->descriptor();                                                           \
     }                                                                                            \
