@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ckptconv/cpp/family.hpp>
+#include <ckptconv/cpp/model_shapes.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 
@@ -26,6 +27,10 @@ std::shared_ptr<sdk::CheckpointRules> vision_rules();
 
 /// ConfigConverter_CLIPViT_HF_CS21: the table, defaults and pre/post steps.
 const sdk::TableConfigConverter& hf_cs_config();
+
+/// Adds the shapes a CLIPVisionConfig implies for the vision transformer (HF names, with or
+/// without `vision_model.`) and, with `projection`, for `visual_projection` to `s`.
+void expect_vision_shapes(sdk::ModelShapes& s, bool projection);
 
 /// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` whose shapes the HF config
 /// `hf_config` contradicts; `from` names the side whose keys the messages use (0 HF, 1 CS).

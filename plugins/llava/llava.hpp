@@ -7,6 +7,7 @@
 #include <ckptconv/cpp/rules.hpp>
 
 #include <string>
+#include <vector>
 
 namespace ckpt::llava {
 
@@ -33,5 +34,11 @@ void convert_config(const Flavor& flavor, const sdk::Request& req, sdk::ConstNod
 /// The tensors of both parts and the projector, in either direction.
 void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, sdk::ConstNode hf_config,
                      sdk::ConstNode cs_config, sdk::Plan& plan);
+
+/// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` (named `<part>/<name>`)
+/// whose shapes the part configs `hf_image` and `hf_text` contradict; `from` names the side whose
+/// keys the messages use (0 HF, 1 CS).
+void check_model_shapes(const Flavor& flavor, sdk::ConstNode hf_image, sdk::ConstNode hf_text, int from,
+                        const std::vector<sdk::TensorDesc>& hf_tensors);
 
 } // namespace ckpt::llava

@@ -8,6 +8,8 @@
 #include "clip_vit.hpp"
 #include "llama_checkpoint_rules.hpp"
 
+#include <ckptconv/cpp/model_shapes.hpp>
+
 #include <cctype>
 #include <set>
 #include <string>
@@ -128,11 +130,7 @@ void plan_mmsimple_projector(CheckpointContext& c)
                 continue;
             const std::string rest = name.substr(std::string(kHfProjector).size());
             if (rest != "weight" && rest != "bias")
-                throw sdk::Error(CKPT_ERR_BAD_INPUT,
-                                 "tensor '" + name + "': mmsimple-llava's projector is one Linear layer "
-                                 "(model.mm_projector.weight and .bias); a multi-layer LLaVA projector (mlp2x_gelu) "
-                                 "cannot be converted with it (the Model Zoo writes its layers under one key): use "
-                                 "--model llava");
+                continue; // refused by check_projector_inputs
             const ckpt_value_id id = llama::load(c, name);
             const int64_t layers = vision_layer_count(inputs);
             if (layers == 0)
@@ -164,6 +162,31 @@ void plan_mmsimple_projector(CheckpointContext& c)
     }
 }
 
+/// The HF projector tensors before anything else is checked: there must be some (the Model Zoo
+/// initialises a missing projector at random for a first training phase; ckptconv does not), and
+/// mmsimple-llava's is one Linear layer (the Model Zoo writes a multi-layer one's layers under
+/// one key).
+void check_projector_inputs(const Flavor& flavor, const std::vector<std::string>& inputs)
+{
+    bool projector = false;
+    for (const auto& name : inputs) {
+        if (name.rfind(kHfProjector, 0) != 0)
+            continue;
+        projector = true;
+        const std::string rest = name.substr(std::string(kHfProjector).size());
+        if (flavor.mmsimple && rest != "weight" && rest != "bias")
+            throw sdk::Error(CKPT_ERR_BAD_INPUT,
+                             "tensor '" + name + "': mmsimple-llava's projector is one Linear layer "
+                             "(model.mm_projector.weight and .bias); a multi-layer LLaVA projector (mlp2x_gelu) "
+                             "cannot be converted with it (the Model Zoo writes its layers under one key): use "
+                             "--model llava");
+    }
+    if (!projector)
+        throw sdk::Error(CKPT_ERR_BAD_INPUT,
+                         "the text_model checkpoint has no projector (model.mm_projector.*); ckptconv does not "
+                         "initialise one (the Model Zoo draws it at random): train or add the projector first");
+}
+
 /// The model section of one part in either config.
 ConstNode part_config(ConstNode config, const std::string& key, const std::string& what)
 {
@@ -187,15 +210,8 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
     const ConstNode hf_text = part_config(hf_config, kTextConfig, std::string("no ") + kTextConfig);
 
     if (from == kHf) {
-        // The Model Zoo initialises a missing projector at random for a first training phase;
-        // ckptconv does not (docs/mappings-llava.md §2.1).
-        bool projector = false;
-        for (const auto& name : plan.input_names())
-            projector = projector || name.rfind(kHfProjector, 0) == 0;
-        if (!projector)
-            throw sdk::Error(CKPT_ERR_BAD_INPUT,
-                             "the text_model checkpoint has no projector (model.mm_projector.*); ckptconv does not "
-                             "initialise one (the Model Zoo draws it at random): train or add the projector first");
+        check_projector_inputs(flavor, plan.input_names());
+        check_model_shapes(flavor, hf_image, hf_text, kHf, sdk::ModelShapes::inputs_of(plan));
     }
     static const std::shared_ptr<const CheckpointRules> rules[2][2] = {
         {image_rules(Flavor{false}), text_rules(Flavor{false})}, {image_rules(Flavor{true}), text_rules(Flavor{true})}};
@@ -205,6 +221,8 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
     sdk::apply_rules(*rules[flavor.mmsimple][1], text);
     if (flavor.mmsimple)
         plan_mmsimple_projector(text);
+    if (from == kCs)
+        check_model_shapes(flavor, hf_image, hf_text, kCs, plan.outputs());
 }
 
 } // namespace ckpt::llava

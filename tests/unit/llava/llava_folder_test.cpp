@@ -117,6 +117,42 @@ TEST(LlavaFolder, CsToHfWritesIntoADirectoryNamedConfig)
     EXPECT_TRUE(fs::is_regular_file(tmp / "config_only/image_model/preprocessor_config.json"));
 }
 
+// Each part's tensors against its own config (the clip-vit and llama shape tables, and the
+// projector's), in both directions; inputs untouched, nothing written.
+TEST(LlavaFolder, RefusesCheckpointsThatContradictTheirConfigs)
+{
+    TempDir tmp;
+    const fs::path in = copy_fixture(tmp, "llava", "bin");
+    const std::string text = read_file(in / "text_model/config.json");
+    set_text_key(in, "num_hidden_layers", "3");
+    RunResult r = convert_folder("llava", in, tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("text_model/: the checkpoint contradicts its config"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("layers\\.2\\."), std::string::npos) << r.err;
+
+    write_file(in / "text_model/config.json", text);
+    set_text_key(in, "mm_hidden_size", "40");
+    const fs::path image = in / "image_model/config.json";
+    write_file(image, with_json_key(read_file(image), "hidden_size", "40"));
+    const std::string image_bytes = read_file(image);
+    r = convert_folder("llava", in, tmp / "out");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("image_model/: the checkpoint contradicts its config"), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(image), image_bytes);
+    EXPECT_TRUE(empty_or_absent(tmp / "out"));
+
+    // CS -> HF: the HF configs written from the CS config must fit the tensors written.
+    const fs::path yaml = tmp / "config.yaml";
+    std::string cs = read_file(ref("llava", "hf_to_cs/config_to_cs-2.3.yaml"));
+    const size_t at = cs.find("num_hidden_layers: 2", cs.find("text_model:"));
+    ASSERT_NE(at, std::string::npos);
+    write_file(yaml, cs.replace(at, 20, "num_hidden_layers: 3"));
+    r = convert("llava", "cs-2.3", "hf", yaml, ref("llava", "hf_to_cs/pytorch_model_to_cs-2.3.mdl"), tmp / "back");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("text_model/: the checkpoint contradicts its config"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "back"));
+}
+
 TEST(LlavaFolder, AFolderWithoutTextModelIsRefused)
 {
     TempDir tmp;
