@@ -9,8 +9,10 @@
 #include "llama_checkpoint_rules.hpp"
 
 #include <ckptconv/cpp/model_shapes.hpp>
+#include <ckptconv/cpp/uniform_init.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -162,11 +164,11 @@ void plan_mmsimple_projector(CheckpointContext& c)
     }
 }
 
-/// The HF projector tensors before anything else is checked: there must be some (the Model Zoo
-/// initialises a missing projector at random for a first training phase; ckptconv does not), and
+/// The HF projector tensors, before anything else is checked: whether there are any, and
 /// mmsimple-llava's is one Linear layer (the Model Zoo writes a multi-layer one's layers under
-/// one key).
-void check_projector_inputs(const Flavor& flavor, const std::vector<std::string>& inputs)
+/// one key). mmsimple-llava without a projector is refused: the Model Zoo 2.3 writes none, which
+/// its model cannot load.
+bool check_projector_inputs(const Flavor& flavor, const std::vector<std::string>& inputs)
 {
     bool projector = false;
     for (const auto& name : inputs) {
@@ -181,10 +183,39 @@ void check_projector_inputs(const Flavor& flavor, const std::vector<std::string>
                              "cannot be converted with it (the Model Zoo writes its layers under one key): use "
                              "--model llava");
     }
-    if (!projector)
-        throw sdk::Error(CKPT_ERR_BAD_INPUT,
-                         "the text_model checkpoint has no projector (model.mm_projector.*); ckptconv does not "
-                         "initialise one (the Model Zoo draws it at random): train or add the projector first");
+    if (!projector && flavor.mmsimple)
+        throw sdk::Error(CKPT_ERR_BAD_INPUT, "the text_model checkpoint has no projector (model.mm_projector.weight); "
+                                             "mmsimple-llava cannot start without one");
+    return projector;
+}
+
+/// Converter_LLaVA_HF_CS22.post_checkpoint_convert: an HF text model without projector (a plain
+/// LLaMA, for a first phase that trains the projector alone) gets the CS projector its config
+/// describes, each layer drawn uniformly from +-sqrt(1 / inputs) — a fixed-seed stand-in for
+/// torch's draw, the same bytes on every run.
+void add_initial_projector(const sdk::Request& req, ConstNode cs_config, sdk::Plan& plan)
+{
+    const ConstNode proj = cs_config["projector"]["image_model"];
+    int64_t inputs = sdk::config_int(proj, "input_unit", "CS projector.image_model");
+    const ConstNode units = proj["layers_units"];
+    if (!units.is_list() || units.size() == 0)
+        throw sdk::ConfigConversionError("CS projector.image_model.layers_units should be a non-empty list");
+    const bool bias = sdk::config_flag_or(proj, "use_bias", true, "CS projector.image_model");
+    req.log(CKPT_LOG_INFO, "---- HF checkpoint does not have projector weight, initializing defaults");
+    req.log(CKPT_LOG_WARNING, "projector_image_model: initialised from a fixed-seed uniform generator, not torch's "
+                              "random draw (the HF text_model has no model.mm_projector)");
+    for (size_t i = 0; i < units.size(); ++i) {
+        const int64_t out = units.at(i).kind() == CKPT_NODE_INT ? units.at(i).as_int() : 0;
+        if (out <= 0 || inputs <= 0 || out > sdk::ModelShapes::kMaxSize || inputs > sdk::ModelShapes::kMaxSize)
+            throw sdk::ConfigConversionError("CS projector.image_model: layer " + std::to_string(i) +
+                                             " has no valid size (input_unit and layers_units must be positive)");
+        const double bound = std::sqrt(1.0 / static_cast<double>(inputs));
+        const std::string at = "projector_image_model.ffn." + std::to_string(i) + ".linear_layer.";
+        sdk::add_random_uniform(plan, at + "weight", {out, inputs}, bound);
+        if (bias)
+            sdk::add_random_uniform(plan, at + "bias", {out}, bound);
+        inputs = out;
+    }
 }
 
 /// The model section of one part in either config.
@@ -209,8 +240,9 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
     const ConstNode hf_image = part_config(hf_config, kImageConfig, std::string("no ") + kImageConfig);
     const ConstNode hf_text = part_config(hf_config, kTextConfig, std::string("no ") + kTextConfig);
 
+    bool projector = true;
     if (from == kHf) {
-        check_projector_inputs(flavor, plan.input_names());
+        projector = check_projector_inputs(flavor, plan.input_names());
         check_model_shapes(flavor, hf_image, hf_text, kHf, sdk::ModelShapes::inputs_of(plan));
     }
     static const std::shared_ptr<const CheckpointRules> rules[2][2] = {
@@ -221,6 +253,8 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
     sdk::apply_rules(*rules[flavor.mmsimple][1], text);
     if (flavor.mmsimple)
         plan_mmsimple_projector(text);
+    if (!projector)
+        add_initial_projector(req, cs_config, plan);
     if (from == kCs)
         check_model_shapes(flavor, hf_image, hf_text, kCs, plan.outputs());
 }

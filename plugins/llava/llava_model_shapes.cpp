@@ -67,7 +67,8 @@ void check_model_shapes(const Flavor& flavor, sdk::ConstNode hf_image, sdk::Cons
         const int64_t linears = projector_linears(hf_text);
         for (int64_t i = 0; i < linears; ++i) {
             const std::string at = R"(model\.mm_projector\.)" + std::to_string(2 * i) + R"(\.)";
-            text.expect(at + "weight", {sizes.hidden_size, i == 0 ? vision : sizes.hidden_size});
+            // Optional: a text model without projector gets one (llava_checkpoint_rules.cpp).
+            text.expect(at + "weight", {sizes.hidden_size, i == 0 ? vision : sizes.hidden_size}, false);
             text.expect(at + "bias", {sizes.hidden_size}, false);
         }
     }

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace ckpt::test {
 namespace {
 
@@ -65,19 +68,65 @@ TEST(LlavaFolder, MmsimpleRefusesTwoLayerProjectorTensors)
     EXPECT_TRUE(empty_or_absent(tmp / "out"));
 }
 
-TEST(LlavaFolder, RefusesATextModelWithoutProjector)
+/// `dir` with the text model's projector tensors removed (a plain LLaMA beside the tower).
+fs::path without_projector(const TempDir& tmp, const std::string& family)
 {
-    TempDir tmp;
-    const fs::path in = copy_fixture(tmp, "llava", "safetensors");
+    const fs::path in = copy_fixture(tmp, family, "safetensors");
     std::vector<std::pair<std::string, Tensor>> kept;
     for (auto& [name, t] : tensors(in / "text_model/model.safetensors"))
         if (name.find("mm_projector") == std::string::npos)
             kept.emplace_back(name, t);
-    ASSERT_EQ(kept.size(), 21u);
+    EXPECT_EQ(kept.size(), 21u);
     write_f32_safetensors(in / "text_model/model.safetensors", kept);
-    const RunResult r = convert_folder("llava", in, tmp / "out");
+    return in;
+}
+
+// Converter_LLaVA_HF_CS22 starts a first training phase from a plain LLaMA: the projector its
+// config describes, uniform in +-sqrt(1/inputs), here from a fixed seed (the same every run).
+TEST(LlavaFolder, InitialisesAMissingProjector)
+{
+    TempDir tmp;
+    const fs::path in = without_projector(tmp, "llava");
+    for (const char* out : {"out1", "out2"}) {
+        const RunResult r = convert_folder("llava", in, tmp / out);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_NE(r.err.find("fixed-seed uniform"), std::string::npos) << r.err;
+    }
+    const fs::path mdl = tmp / "out1/pytorch_model_to_cs-2.3.mdl";
+    EXPECT_EQ(read_file(mdl), read_file(tmp / "out2/pytorch_model_to_cs-2.3.mdl"));
+    auto got = model_tensors(mdl);
+    auto want = model_tensors(ref("llava", "hf_to_cs/pytorch_model_to_cs-2.3.mdl"));
+    const std::vector<std::pair<std::string, size_t>> projector{{"0.linear_layer.weight", 64 * 48},
+                                                                {"0.linear_layer.bias", 64},
+                                                                {"1.linear_layer.weight", 64 * 64},
+                                                                {"1.linear_layer.bias", 64}};
+    for (const auto& [name, count] : projector) {
+        const std::string key = "projector_image_model.ffn." + name;
+        ASSERT_TRUE(got.count(key)) << key;
+        const std::vector<float> v = floats(got.at(key));
+        ASSERT_EQ(v.size(), count) << key;
+        const float bound = name[0] == '0' ? std::sqrt(1.0f / 48) : std::sqrt(1.0f / 64);
+        float lo = 0, hi = 0;
+        for (float x : v) {
+            lo = std::min(lo, x);
+            hi = std::max(hi, x);
+        }
+        EXPECT_LE(hi, bound) << key;
+        EXPECT_GE(lo, -bound) << key;
+        EXPECT_GT(hi - lo, bound) << key; // spread over the range, not a constant
+        EXPECT_NE(bytes_of(*got.at(key)), bytes_of(*want.at(key))) << key;
+        got.erase(key);
+        want.erase(key);
+    }
+    EXPECT_EQ(compare(got, want), ""); // everything else as the Model Zoo converts it
+}
+
+TEST(LlavaFolder, MmsimpleRefusesATextModelWithoutProjector)
+{
+    TempDir tmp;
+    const RunResult r = convert_folder("mmsimple-llava", without_projector(tmp, "mmsimple_llava"), tmp / "out");
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("no projector (model.mm_projector.*)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("no projector (model.mm_projector.weight)"), std::string::npos) << r.err;
     EXPECT_TRUE(empty_or_absent(tmp / "out"));
 }
 
