@@ -288,6 +288,11 @@ const Row kRows[] = {
      "hf/llava/bin", "cs-ref/llava/cs_to_hf_bin", "CLIPVisionModel,LlavaLlamaForCausalLM", "float32", kSafetensors},
     // No Model Zoo reference for cs-2.4+: the round trip through it must still be bit-exact.
     {"llava_round_trip_cs29", "llava", "hf", "cs-2.9", "hf/llava/bin", "hf/llava/bin", kTrip, "hf/llava/bin", ""},
+    // cs-2.2 <-> cs-2.3 is the host's generic step (the Model Zoo's cs-2.2 and cs-2.3 tensors are
+    // the same); only __metadata__ is added.
+    {"llava_cs22_cs23_round_trip", "llava", "cs-2.2", "cs-2.3", "cs-ref/llava/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "",
+     "", nullptr, "", true},
     {"llava_config_hf_to_cs23", "llava", "hf", "cs-2.3", "hf/llava/bin", "", kRef, "",
      "cs-ref/llava/config_hf_to_cs/config_to_cs-2.3.yaml"},
     {"llava_config_cs23_to_hf", "llava", "cs-2.3", "hf", "cs-ref/llava/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef,
