@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/spelling_suggestion.hpp"
+#include "formats/compound_folder.hpp"
 #include "formats/hf_model_folder.hpp"
 #include "formats/safetensors/hf_index.hpp"
 
@@ -117,13 +118,17 @@ int cmd_convert(const Args& args)
         fs::path dir = fs::absolute(r.checkpoint).lexically_normal();
         if (!dir.has_filename())
             dir = dir.parent_path();
-        folder = find_model_folder(dir);
         r.checkpoint = dir;
-        r.output_stem = dir.filename().string();
         r.output_dir = dir.parent_path(); // --output-dir, read below, still wins
+        if (compound_parts(dir).empty()) {
+            folder = find_model_folder(dir);
+            r.output_stem = dir.filename().string();
+        }
     }
     if (!config.empty())
         r.config = config;
+    else if (!compound_parts(r.checkpoint).empty())
+        r.config = r.checkpoint; // a compound folder holds its parts' configs
     else if (folder && folder->config)
         r.config = *folder->config;
     else

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ckptconv/cpp/family.hpp>
+#include <ckptconv/cpp/model_shapes.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 
@@ -20,8 +21,16 @@ inline constexpr const char* kRegistryName = "vision_transformer";
 /// (Converter_CLIPViT_Projection_HF_CS21).
 std::shared_ptr<const sdk::CheckpointRules> hf_cs_rules();
 
+/// The vision transformer alone, below HF `vision_model.` and CS `vit_model.` (the Model Zoo's
+/// Converter_CLIPViT_Core_HF_CS21); the multimodal llava plugin puts it under its own prefixes.
+std::shared_ptr<sdk::CheckpointRules> vision_rules();
+
 /// ConfigConverter_CLIPViT_HF_CS21: the table, defaults and pre/post steps.
 const sdk::TableConfigConverter& hf_cs_config();
+
+/// Adds the shapes a CLIPVisionConfig implies for the vision transformer (HF names, with or
+/// without `vision_model.`) and, with `projection`, for `visual_projection` to `s`.
+void expect_vision_shapes(sdk::ModelShapes& s, bool projection);
 
 /// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` whose shapes the HF config
 /// `hf_config` contradicts; `from` names the side whose keys the messages use (0 HF, 1 CS).

@@ -55,6 +55,8 @@ std::shared_ptr<CheckpointRules> layer_rules()
     return r;
 }
 
+} // namespace
+
 /// The vision transformer below `vision_model.` (HF) / `vit_model.` (CS).
 std::shared_ptr<CheckpointRules> vision_rules()
 {
@@ -70,6 +72,8 @@ std::shared_ptr<CheckpointRules> vision_rules()
     r->add({eq("post_layernorm.", "encoder.transformer_encoder.norm."), re(kWeightOrBias)}, sdk::copy_tensor());
     return r;
 }
+
+namespace {
 
 std::shared_ptr<const CheckpointRules> build()
 {

@@ -8,9 +8,8 @@
 
 namespace ckpt::clip_vit {
 
-void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors)
+void expect_vision_shapes(sdk::ModelShapes& s, bool projection)
 {
-    sdk::ModelShapes s(hf_config, from);
     const int64_t d = s.size("hidden_size", "hidden_size");
     const int64_t heads = s.size("num_attention_heads", "num_heads");
     const int64_t layers = s.count("num_hidden_layers", "num_hidden_layers");
@@ -18,7 +17,6 @@ void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sd
     const int64_t channels = s.size("num_channels", "num_channels");
     const int64_t image = s.size("image_size", "image_size");
     const int64_t patch = s.size("patch_size", "patch_size");
-    const int64_t projection = s.size("projection_dim", "num_classes");
     s.require_multiple("hidden_size", d, "num_attention_heads", heads);
     s.require_multiple("image_size", image, "patch_size", patch);
     const int64_t side = patch > 0 ? image / patch : 0;
@@ -28,7 +26,8 @@ void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sd
     s.expect(v + R"(embeddings\.patch_embedding\.weight)", {d, channels, patch, patch});
     s.expect(v + R"(embeddings\.position_embedding\.weight)", {side * side + 1, d});
     s.expect(v + R"((?:pre_layrnorm|post_layernorm)\.(?:weight|bias))", {d});
-    s.expect(R"(visual_projection\.weight)", {projection, d});
+    if (projection)
+        s.expect(R"(visual_projection\.weight)", {s.size("projection_dim", "num_classes"), d});
     const std::string l = v + R"(encoder\.layers\.{layer}\.)";
     s.expect_layers(l + R"(self_attn\.(?:q|k|v|out)_proj\.weight)", layers, {d, d});
     s.expect_layers(l + R"((?:self_attn\.(?:q|k|v|out)_proj|mlp\.fc2)\.bias)", layers, {d});
@@ -36,6 +35,12 @@ void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sd
     s.expect_layers(l + R"(mlp\.fc1\.weight)", layers, {inter, d});
     s.expect_layers(l + R"(mlp\.fc1\.bias)", layers, {inter});
     s.expect_layers(l + R"(mlp\.fc2\.weight)", layers, {d, inter});
+}
+
+void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors)
+{
+    sdk::ModelShapes s(hf_config, from);
+    expect_vision_shapes(s, true);
     s.check(hf_tensors);
 }
 

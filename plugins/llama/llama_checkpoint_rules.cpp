@@ -103,6 +103,8 @@ CheckpointAction convert_with_interleaving_norm()
             }};
 }
 
+} // namespace
+
 /// The rows of LlamaModel (HF keys without `model.`), in the Model Zoo's order.
 std::shared_ptr<CheckpointRules> model_rules()
 {
@@ -127,8 +129,6 @@ std::shared_ptr<CheckpointRules> model_rules()
     r->add({re(R"(ln_f\.(?:weight|bias))")}, sdk::drop_tensor());
     return r;
 }
-
-} // namespace
 
 ckpt_value_id load(CheckpointContext& ctx, const std::string& old_key)
 {

@@ -15,6 +15,10 @@ namespace ckpt::llama {
 /// Side 0 is HF, side 1 CS; actions read the CS model section from `config[1]`.
 std::shared_ptr<const sdk::CheckpointRules> hf_cs_rules(bool headless);
 
+/// The rows of LlamaModel alone (HF keys without `model.`, CS keys below the decoder's own
+/// prefix), for models that hold a llama under a prefix of their own (plugins/llava).
+std::shared_ptr<sdk::CheckpointRules> model_rules();
+
 /// The value a rule action reads for `old_key`: the source tensor, multiplied by its muP folding
 /// factor when converting a muP CS checkpoint to HF.
 ckpt_value_id load(sdk::CheckpointContext& ctx, const std::string& old_key);

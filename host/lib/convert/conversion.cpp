@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "core/progress.hpp"
 #include "engine/plan_api.hpp"
+#include "formats/compound_folder.hpp"
 
 #include <fmt/format.h>
 
@@ -131,11 +132,12 @@ Result convert_config_file(const host::Registry& reg, const Request& r)
     check_format(reg, tgt, "--tgt-fmt");
     auto path = find_path(reg, model, r.src_fmt, tgt);
     log::debug("conversion path: {}", describe_path(path));
-    Node source = read_config(r.config);
+    Node source = read_config_input(r.config);
     const Node out_cfg = convert_configs(path, model_name, reg.registry_name(r.model), r, source).files.back();
 
     Result res;
-    res.config = name_config_output(r, tgt);
+    // A compound config goes into part folders of the output directory.
+    res.config = is_hf(tgt) && is_compound_config(out_cfg) ? output_dir_for(r, r.config) : name_config_output(r, tgt);
     if (!r.dry_run)
         write_config_output(out_cfg, res.config, tgt, r);
     return res;
@@ -169,7 +171,15 @@ Result convert_checkpoint(const host::Registry& reg, const std::vector<host::Plu
 {
     engine::install_plan_api();
     const ConversionPlan plan = plan_conversion(reg, plugins, r); // path, configs, validated plans
-    const OutputNames names = name_outputs(r, plan.tgt);
+    const OutputNames names = is_hf(plan.tgt) && is_compound_config(plan.out_config)
+                                  ? name_compound_outputs(r, plan.out_config)
+                                  : name_outputs(r, plan.tgt);
+    for (const auto& t : plan.tensors) // a compound output has a folder for every tensor
+        if (!names.parts.empty() && (!split_part(t.name) || std::find(names.parts.begin(), names.parts.end(),
+                                                                      split_part(t.name)->first) == names.parts.end()))
+            throw ConversionError(fmt::format("the plan writes tensor '{}' outside the parts ({}) of its compound "
+                                              "output; this is a bug in the plugin",
+                                              t.name, fmt::join(names.parts, ", ")));
     Result res;
     res.checkpoint = names.checkpoint;
     res.config = names.config;

@@ -12,6 +12,7 @@
 #include "engine/executor.hpp"
 #include "engine/plan.hpp"
 #include "engine/plan_api.hpp"
+#include "formats/compound_folder.hpp"
 #include "formats/container.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "convert/private_formats.hpp"
@@ -25,6 +26,8 @@
 #include <map>
 
 namespace ckpt::convert {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -43,6 +46,18 @@ struct PluginRequest {
     }
 };
 
+/// The model configs of an HF config: itself, or each part's config.json of a compound one.
+std::vector<Node*> hf_model_configs(Node& config)
+{
+    if (!is_compound_config(config))
+        return {&config};
+    std::vector<Node*> out;
+    for (auto& [k, v] : config.entries())
+        if (split_part(Node::key_text(k))->second == "config.json")
+            out.push_back(&v);
+    return out;
+}
+
 /// The Model Zoo's generic HF <-> CS config post-processing (BaseConfigConverter_HF_CS).
 void generic_hf_cs_config(const Step& s, const Node& src, Node& dst)
 {
@@ -57,12 +72,11 @@ void generic_hf_cs_config(const Step& s, const Node& src, Node& dst)
     } else if (is_cs(s.src) && is_hf(s.tgt)) {
         if (const Node* fp = src.find("fp16_type")) {
             const std::string t = fp->kind() == Node::Kind::string ? fp->as_string() : "";
-            if (t == "cbfloat16" || t == "bfloat16")
-                dst.set("use_bfloat16", Node(true));
-            else if (t == "float16")
-                dst.set("use_bfloat16", Node(false));
-            else
+            if (t != "cbfloat16" && t != "bfloat16" && t != "float16")
                 throw ConversionError(fmt::format("Invalid fp16_type value: {}", t.empty() ? "(not a string)" : t));
+            // A compound output carries the flag in each part's config.json.
+            for (Node* cfg : hf_model_configs(dst))
+                cfg->set("use_bfloat16", Node(t != "float16"));
         }
     }
 }
@@ -335,6 +349,13 @@ ConfigChain convert_configs(const std::vector<Step>& path, const std::string& mo
     return c;
 }
 
+Node read_config_input(const fs::path& path)
+{
+    if (const auto parts = compound_parts(path); !parts.empty())
+        return read_compound_config(path, parts);
+    return read_config(path);
+}
+
 ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host::PluginRecord>& plugins,
                                const Request& r)
 {
@@ -355,7 +376,7 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
     p.path = find_path(reg, model, p.src, p.tgt);
     announce_path(p.path);
 
-    p.configs = convert_configs(p.path, model_name, reg.registry_name(r.model), r, read_config(r.config));
+    p.configs = convert_configs(p.path, model_name, reg.registry_name(r.model), r, read_config_input(r.config));
     const Checkpoint& ck = p.checkpoint;
     if (is_hf(p.src) && ck.format.rfind("safetensors", 0) == 0 && ck.format.find("sharded") == std::string::npos)
         log::debug("{}: single safetensors file accepted (the Model Zoo requires the sharded form)",
@@ -404,9 +425,23 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
     p.tensors = std::move(tensors);
 
     p.out_config = p.configs.files.back();
-    if (is_hf(p.tgt))
+    if (is_hf(p.tgt) && !is_compound_config(p.out_config)) {
         if (auto dt = r.dtype ? torch_dtype_name(*r.dtype) : torch_dtype_of(p.tensors)) // what is written (design.md §5)
             p.out_config.set("torch_dtype", Node(*dt));
+    } else if (is_hf(p.tgt)) {
+        // A compound output: each part's config.json gets the dtype of that part's tensors.
+        for (auto& [k, cfg] : p.out_config.entries()) {
+            const auto part = split_part(Node::key_text(k));
+            if (part->second != "config.json")
+                continue;
+            std::vector<NamedTensor> own;
+            for (const auto& t : p.tensors)
+                if (t.name.rfind(part->first + "/", 0) == 0)
+                    own.push_back(t);
+            if (auto dt = r.dtype ? torch_dtype_name(*r.dtype) : torch_dtype_of(own))
+                cfg.set("torch_dtype", Node(*dt));
+        }
+    }
     return p;
 }
 

@@ -32,6 +32,10 @@ struct ConfigChain {
     std::vector<Node> files, sections, inputs;
 };
 
+/// The config `--config` names: a config file, or the config files of a compound checkpoint
+/// folder (read_compound_config).
+Node read_config_input(const std::filesystem::path& path);
+
 /// Converts the config file `source_file` (read from `r.config`) along `path`.
 ConfigChain convert_configs(const std::vector<Step>& path, const std::string& model, const std::string& registry,
                             const Request& r, const Node& source_file);

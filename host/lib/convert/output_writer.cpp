@@ -5,6 +5,7 @@
 #include "config/config_file.hpp"
 #include "convert/private_formats.hpp"
 #include "core/error.hpp"
+#include "formats/compound_folder.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "formats/safetensors/hf_index.hpp"
 #include "formats/torch/torch_writer.hpp"
@@ -86,22 +87,48 @@ Node cs_output_root(const ConversionPlan& plan, const std::vector<NamedTensor>& 
     return root;
 }
 
-StagedOutputs write_hf_output(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
-                              const OutputNames& names, const Request& r)
+/// The shards (and index) of one Hugging Face model folder.
+void write_hf_shards(const fs::path& dir, const std::vector<NamedTensor>& tensors, const Request& r)
 {
-    StagedOutputs out(inputs_of(plan, r));
-    AtomicOutput& dir = out.add(names.checkpoint, AtomicOutput::Type::directory, r.force);
     ShardOptions opts;
     opts.max_shard_size = r.hf_shard_size;
     opts.safetensors = r.export_safetensors;
-    write_hf_sharded(dir.path(), tensors, opts, [](const fs::path& shard, const std::vector<NamedTensor>& ts) {
+    write_hf_sharded(dir, tensors, opts, [](const fs::path& shard, const std::vector<NamedTensor>& ts) {
         // The Model Zoo saves each shard as "…-of-00000" and renames it once the count is
         // known, so that is the archive folder inside its zips; keep it for identical bytes.
         TorchWriteOptions o;
         o.archive_name = std::regex_replace(shard.stem().string(), std::regex("-of-[0-9]+$"), "-of-00000");
         write_torch(shard, tensors_to_map(ts), o);
     });
+}
+
+StagedOutputs write_hf_output(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
+                              const OutputNames& names, const Request& r)
+{
+    StagedOutputs out(inputs_of(plan, r));
+    AtomicOutput& dir = out.add(names.checkpoint, AtomicOutput::Type::directory, r.force);
+    write_hf_shards(dir.path(), tensors, r);
     write_config(dir.path() / "config.json", plan.out_config, false);
+    return out;
+}
+
+/// A compound output: one model folder per part, each with its tensors (`<part>/` removed from
+/// their names) and its config files.
+StagedOutputs write_compound_hf_output(const ConversionPlan& plan, const std::vector<NamedTensor>& tensors,
+                                       const OutputNames& names, const Request& r)
+{
+    StagedOutputs out(inputs_of(plan, r));
+    for (const auto& part : names.parts) {
+        AtomicOutput& dir = out.add(names.checkpoint_dir / part, AtomicOutput::Type::directory, r.force);
+        std::vector<NamedTensor> own;
+        for (const auto& t : tensors)
+            if (auto split = split_part(t.name); split && split->first == part)
+                own.push_back(NamedTensor{split->second, t.tensor});
+        write_hf_shards(dir.path(), own, r);
+        for (const auto& [k, cfg] : plan.out_config.entries())
+            if (auto split = split_part(Node::key_text(k)); split->first == part)
+                write_config(dir.path() / split->second, cfg, false);
+    }
     return out;
 }
 
@@ -150,11 +177,26 @@ StagedOutputs write_outputs(const ConversionPlan& plan, const std::vector<NamedT
 {
     if (plan.tgt_container)
         return write_private_output(inputs_of(plan, r), *plan.tgt_container, tensors, plan.out_config, names, r);
+    if (!names.parts.empty())
+        return write_compound_hf_output(plan, tensors, names, r);
     return is_hf(plan.tgt) ? write_hf_output(plan, tensors, names, r) : write_cs_output(plan, tensors, names, r);
 }
 
 void write_config_output(const Node& config, const fs::path& out, const std::string& tgt, const Request& r)
 {
+    if (is_hf(tgt) && is_compound_config(config)) {
+        // Each part's config files in a folder of the part's name (`out` is their directory).
+        StagedOutputs staged({r.config});
+        for (const auto& [k, cfg] : config.entries()) {
+            const auto split = split_part(Node::key_text(k));
+            ensure_dir(out / split->first);
+            refuse_input_overwrite(out / split->first / split->second, {r.config});
+            AtomicOutput& file = staged.add(out / split->first / split->second, AtomicOutput::Type::file, r.force);
+            write_config(file.path(), cfg, false);
+        }
+        staged.commit();
+        return;
+    }
     ensure_dir(out.parent_path());
     refuse_input_overwrite(out, {r.config});
     StagedOutputs staged({r.config});

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/mapped_file.hpp"
+#include "formats/compound_folder.hpp"
 #include "formats/hf_model_folder.hpp"
 #include "formats/mdl/mdl.hpp"
 #include "formats/plugin_container.hpp"
@@ -54,6 +55,8 @@ Checkpoint open_checkpoint(const fs::path& path, const std::vector<host::PluginR
 {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
+        if (const auto parts = compound_parts(path); !parts.empty())
+            return open_compound_checkpoint(path, parts, plugins);
         const ModelFolder folder = find_model_folder(path);
         for (const auto& name : folder.ignored)
             log::info("{}: reading {} (as transformers does); {} is ignored", path.string(),

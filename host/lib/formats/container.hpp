@@ -13,7 +13,8 @@ namespace ckpt {
 /// Reads `path`: a plugin container that identifies it (when `plugins` is given), a Cerebras
 /// `.mdl` (HDF5 or torch pickle), a PyTorch zip, a safetensors file, or a Hugging Face
 /// `*.index.json` with its shards; a folder is read as a Hugging Face model folder (the file
-/// find_model_folder() picks). Throws InputError naming the file when it is none of these or
+/// find_model_folder() picks), and a folder of model folders as one compound checkpoint
+/// (compound_folder.hpp). Throws InputError naming the file when it is none of these or
 /// is damaged. Inputs are only ever read (mapped read-only).
 Checkpoint open_checkpoint(const std::filesystem::path& path,
                            const std::vector<host::PluginRecord>* plugins = nullptr);

@@ -96,6 +96,10 @@ TEST(ConfigReference, HuggingFaceJsonRoundTripsByteForByte)
     const auto files = files_under(data_path("hf"), ".json");
     ASSERT_GE(files.size(), 24u);
     for (const fs::path& f : files) {
+        // Not written by transformers' config classes: the llava fixtures' image processor
+        // settings were written by hand (keys unsorted); ckptconv only reads them.
+        if (f.filename() == "preprocessor_config.json")
+            continue;
         const std::string expected = read_file(f);
         const std::string got = ckpt::format_json_config(ckpt::read_json_config(f), ckpt::kHuggingFaceJson);
         EXPECT_EQ(got, expected) << f << "\n" << first_difference(got, expected);
