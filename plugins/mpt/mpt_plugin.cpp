@@ -143,7 +143,7 @@ ConfigAction convert_norm_type()
 }
 
 /// `layer_norm_epsilon` must be 1e-05 (MPT's fixed epsilon). The Model Zoo refuses the key in
-/// an HF config; transformers' MptConfig always writes it, so 1e-05 is accepted there (D25).
+/// an HF config; transformers' MptConfig always writes it, so 1e-05 is accepted there (D28).
 ConfigAction assert_epsilon()
 {
     const ConfigAction cs = assert_value(kCs, {1e-05});

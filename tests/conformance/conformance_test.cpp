@@ -394,7 +394,7 @@ const Row kRows[] = {
     {"btlm_cs23_to_cs20_and_back", "btlm", "cs-2.3", "cs-2.0", "cs-ref/btlm/hf_to_cs/config_to_cs-2.3.yaml",
      "cs-ref/btlm/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/btlm/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "",
      "", nullptr, "", true},
-    // The Model Zoo's JAIS config converter loses decoder_kernel (D24): ckptconv writes the
+    // The Model Zoo's JAIS config converter loses decoder_kernel (D26): ckptconv writes the
     // optimizer section BTLM's converter writes, and the muP values come back unchanged.
     {"jais_bin_cs23", "jais", "hf", "cs-2.3", "hf/jais/bin/config.json", "hf/jais/bin/pytorch_model.bin", kRef,
      "cs-ref/jais/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "cs-ref/jais/hf_to_cs/config_to_cs-2.3.yaml", "", nullptr, "",

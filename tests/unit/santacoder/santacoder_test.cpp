@@ -33,7 +33,7 @@ TEST(SantacoderConfig, RefusalsUseTheModelZooWording)
 }
 
 /// CS -> HF gives the Model Zoo's config (LM and headless alike: its post-default names the LM
-/// class) but for the two keys of D24: not the misspelt `scale_attn_weight` (the fixture's
+/// class) but for the two keys of D25: not the misspelt `scale_attn_weight` (the fixture's
 /// `scale_attn_weights` is already there), and `use_bfloat16` from the CS `fp16_type`.
 TEST(SantacoderConfig, HfConfigIsTheModelZoosButForTwoKeys)
 {

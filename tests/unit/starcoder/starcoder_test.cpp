@@ -44,7 +44,7 @@ TEST(StarcoderConfig, MultiQueryFollowsTheAttentionModule)
     EXPECT_NE(o.output.find("\"multi_query\": false"), std::string::npos) << o.output;
 }
 
-/// Every StarCoder name writes `name: starcoder` from cs-2.4 on (D24), none before.
+/// Every StarCoder name writes `name: starcoder` from cs-2.4 on (D25), none before.
 TEST(StarcoderConfig, RegistryNameOfEveryAliasFromCs24)
 {
     for (const char* model : {"starcoder", "octocoder", "wizardcoder", "sqlcoder", "starcoder-headless",
