@@ -269,6 +269,27 @@ TEST(HfIndex, ShardOpenerIsCalledOncePerShard)
     EXPECT_EQ(ck.metadata[0].second, "pt");
 }
 
+/// One file named two ways ("./x", ".//x", "x") is one shard: opened once, from inside the folder.
+TEST(HfIndex, OneShardSpelledSeveralWaysIsOpenedOnce)
+{
+    test::TempDir tmp;
+    write_safetensors(tmp / "model.safetensors",
+                      {{"a", test::make_tensor(DType::f32, {2}, 1)}, {"b", test::make_tensor(DType::f32, {2}, 2)},
+                       {"c", test::make_tensor(DType::f32, {2}, 3)}},
+                      {});
+    test::write_file(tmp / "model.safetensors.index.json",
+                     R"({"weight_map": {"a": "./model.safetensors", "b": ".//model.safetensors", )"
+                     R"("c": "model.safetensors"}})");
+    std::vector<fs::path> opened;
+    Checkpoint ck = read_hf_index(tmp / "model.safetensors.index.json", [&](const fs::path& p) {
+        opened.push_back(p);
+        return read_safetensors(p);
+    });
+    ASSERT_EQ(opened.size(), 1u);
+    EXPECT_EQ(opened[0], tmp / "model.safetensors");
+    EXPECT_EQ(ck.root.entries().size(), 3u);
+}
+
 TEST(HfIndex, UnlistedTensorIsIgnoredWithANote)
 {
     test::TempDir tmp;

@@ -106,6 +106,8 @@ Checkpoint read_hf_index(const fs::path& index_json, const ShardOpener& open_sha
                         name, detail::json_excerpt(m->value));
         std::string shard(detail::json_string(m->value));
         check_shard_name(index, name, shard);
+        // "./a.safetensors", ".//a.safetensors" and "a.safetensors" are one shard, opened once.
+        shard = fs::path(shard).lexically_normal().string();
         if (!position.emplace(name, entries.size()).second)
             throw_input("{}: tensor \"{}\" is listed twice in weight_map", index, name);
         by_shard[shard].push_back(entries.size());
