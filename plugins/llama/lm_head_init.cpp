@@ -2,6 +2,8 @@
 // A deterministic N(0, std) plan kernel for the headless lm_head stand-in.
 #include "lm_head_init.hpp"
 
+#include <ckptconv/cpp/family.hpp>
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -55,18 +57,7 @@ void add_random_lm_head(sdk::Plan& plan, const std::string& output, int64_t voca
         throw sdk::Error(CKPT_ERR_INVALID_ARGUMENT, "cannot create " + output + ": vocab_size " +
                                                          std::to_string(vocab) + " x hidden_size " +
                                                          std::to_string(hidden) + " is not a valid shape");
-    const std::vector<int64_t> shape{vocab, hidden};
-    ckpt_op op{};
-    op.kind = CKPT_OP_KERNEL;
-    op.output = ckpt_str{output.data(), output.size()};
-    op.dtype = CKPT_DTYPE_F32;
-    op.ints = shape.data();
-    op.int_count = shape.size();
-    op.kernel.struct_size = sizeof op.kernel;
-    op.kernel.ctx = nullptr;
-    op.kernel.run = &run_kernel;
-    op.kernel.release = nullptr;
-    plan.add(op);
+    sdk::add_generated_f32(plan, output, {vocab, hidden}, &run_kernel);
 }
 
 } // namespace ckpt::llama

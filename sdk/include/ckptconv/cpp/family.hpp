@@ -258,6 +258,25 @@ inline ckpt_status normal_kernel(void*, const ckpt_kernel_io* io) noexcept
 }
 } // namespace detail
 
+/// Adds `output` = a float32 tensor of `shape` that `run` fills while it is written; the host owns
+/// `ctx` from here (added or refused) and calls `release` on it.
+inline ckpt_value_id add_generated_f32(Plan& plan, const std::string& output, const std::vector<int64_t>& shape,
+                                       ckpt_status (*run)(void*, const ckpt_kernel_io*) noexcept,
+                                       void* ctx = nullptr, void (*release)(void*) = nullptr)
+{
+    ckpt_op op{};
+    op.kind = CKPT_OP_KERNEL;
+    op.output = ckpt_str{output.data(), output.size()};
+    op.dtype = CKPT_DTYPE_F32;
+    op.ints = shape.data();
+    op.int_count = shape.size();
+    op.kernel.struct_size = sizeof op.kernel;
+    op.kernel.ctx = ctx;
+    op.kernel.run = run;
+    op.kernel.release = release;
+    return plan.add(op);
+}
+
 /// Adds `output` = float32 `[vocab, hidden]` ~ N(0, kLmHeadInitStd), generated while writing.
 /// Throws (naming the output) for a shape that cannot be allocated.
 inline ckpt_value_id add_random_lm_head(Plan& plan, const std::string& output, int64_t vocab, int64_t hidden)
@@ -266,16 +285,7 @@ inline ckpt_value_id add_random_lm_head(Plan& plan, const std::string& output, i
         throw Error(CKPT_ERR_INVALID_ARGUMENT, "cannot create " + output + ": vocab_size " + std::to_string(vocab) +
                                                    " x hidden_size " + std::to_string(hidden) +
                                                    " is not a valid shape");
-    const std::vector<int64_t> shape{vocab, hidden};
-    ckpt_op op{};
-    op.kind = CKPT_OP_KERNEL;
-    op.output = ckpt_str{output.data(), output.size()};
-    op.dtype = CKPT_DTYPE_F32;
-    op.ints = shape.data();
-    op.int_count = shape.size();
-    op.kernel.struct_size = sizeof op.kernel;
-    op.kernel.run = &detail::normal_kernel;
-    return plan.add(op);
+    return add_generated_f32(plan, output, {vocab, hidden}, &detail::normal_kernel);
 }
 
 } // namespace ckpt::sdk

@@ -50,18 +50,8 @@ inline void release_uniform(void* ctx) { delete static_cast<UniformDraw*>(ctx); 
 inline ckpt_value_id add_random_uniform(Plan& plan, const std::string& output, const std::vector<int64_t>& shape,
                                         double bound)
 {
-    ckpt_op op{};
-    op.kind = CKPT_OP_KERNEL;
-    op.output = ckpt_str{output.data(), output.size()};
-    op.dtype = CKPT_DTYPE_F32;
-    op.ints = shape.data();
-    op.int_count = shape.size();
-    op.kernel.struct_size = sizeof op.kernel;
-    // The host owns the draw from here, added or refused: it calls release_uniform.
-    op.kernel.ctx = new detail::UniformDraw{bound, uniform_seed(output)};
-    op.kernel.run = &detail::uniform_kernel;
-    op.kernel.release = &detail::release_uniform;
-    return plan.add(op);
+    return add_generated_f32(plan, output, shape, &detail::uniform_kernel,
+                             new detail::UniformDraw{bound, uniform_seed(output)}, &detail::release_uniform);
 }
 
 } // namespace ckpt::sdk
