@@ -39,13 +39,12 @@ namespace {
     for (const auto& row : reg.list_rows(model))
         msg += fmt::format("\n  {} <-> {}{}", fmt::join(row.side[0], ", "), fmt::join(row.side[1], ", "),
                            row.fallback() ? "  (generic release step)" : "");
-    // A model the Model Zoo removed (MPT after Release 2.3.1): say which release is its last.
+    // A model ckptconv stops at an older release (MPT, which the Model Zoo removed): say which.
     if (const auto last = host::last_cs_release(model.name))
         for (const std::string& f : {src, tgt})
-            if (auto v = host::parse_cs_version(f); v && *last < *v) {
-                msg += fmt::format("\n{} was removed from the Model Zoo after {}: {} is the last release that has "
-                                   "it; convert to {} or older.",
-                                   name, last->name(), last->name(), last->name());
+            if (auto v = host::parse_cs_version(f); v && last->version < *v) {
+                msg += fmt::format("\n{} is the last release ckptconv converts {} to: {}; convert to {} or older.",
+                                   last->version.name(), name, last->why, last->version.name());
                 break;
             }
     throw ConversionError(msg);

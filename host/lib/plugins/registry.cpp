@@ -57,10 +57,15 @@ const std::vector<CsVersion>& known_cs_releases()
     return releases;
 }
 
-std::optional<CsVersion> last_cs_release(std::string_view model)
+std::optional<LastCsRelease> last_cs_release(std::string_view model)
 {
     if (model == "mpt" || model == "mpt-headless")
-        return CsVersion{2, 3};
+        return LastCsRelease{CsVersion{2, 3}, "the Model Zoo removed MPT after cs-2.3 (Release 2.3.1)"};
+    // Release 2.4.0 changed the mmsimple-llava config layout and allows multi-layer projectors; a
+    // generic step would write the 2.3 layout under a 2.4 name, which that release cannot load.
+    if (model == "mmsimple-llava")
+        return LastCsRelease{CsVersion{2, 3}, "ckptconv does not yet write the Release 2.4.0 layout of "
+                                              "mmsimple-llava (its config sections changed)"};
     return std::nullopt;
 }
 
@@ -124,7 +129,8 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             }
             if (free_names.empty())
                 continue;
-            e.generic = generic_steps(e.converters, last_cs_release(e.name));
+            const auto last = last_cs_release(e.name);
+            e.generic = generic_steps(e.converters, last ? std::optional<CsVersion>(last->version) : std::nullopt);
             const size_t index = reg.m_models.size();
             if (!contains(free_names, e.name)) {
                 e.name = free_names.front();

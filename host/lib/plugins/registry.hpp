@@ -29,9 +29,17 @@ std::optional<CsVersion> parse_cs_version(std::string_view fmt);
 /// Every CS release ckptconv knows, oldest first; the last is what `cs-current` names.
 const std::vector<CsVersion>& known_cs_releases();
 
-/// The last release of a model the Model Zoo removed (`mpt`, `mpt-headless`: Release 2.4.0
-/// dropped MPT, so cs-2.3), by model name; nullopt for a model every release since its first has.
-std::optional<CsVersion> last_cs_release(std::string_view model);
+/// The last release ckptconv converts a model to, where that is not the newest: `version`, and
+/// `why` as a sentence for the error (the Model Zoo removed MPT after 2.3; ckptconv does not yet
+/// write the Release 2.4 layout of mmsimple-llava).
+struct LastCsRelease {
+    CsVersion version;
+    std::string why;
+};
+
+/// The last CS release of `model`, by model name; nullopt for a model that every release since its
+/// first has (no generic release step is offered above it).
+std::optional<LastCsRelease> last_cs_release(std::string_view model);
 
 /// One conversion edge, usable in both directions.
 struct ConverterEntry {

@@ -45,6 +45,21 @@ TEST(LlavaFolder, ListShowsBothModels)
     EXPECT_NE(r.out.find("│ mmsimple-llava "), std::string::npos) << r.out;
 }
 
+// Release 2.4.0 changed mmsimple-llava's config layout, which ckptconv does not write yet: a later
+// target is refused (no generic step writes the 2.3 layout under a 2.4 name), naming cs-2.3.
+TEST(LlavaFolder, MmsimpleStopsAtCs23)
+{
+    for (const char* tgt : {"cs-2.4", "cs-2.9"}) {
+        TempDir tmp;
+        const RunResult r = convert("mmsimple-llava", "hf", tgt, hf("mmsimple_llava", "bin"),
+                                    hf("mmsimple_llava", "bin"), tmp / "out");
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find("cs-2.3 is the last release ckptconv converts mmsimple-llava to"), std::string::npos)
+            << r.err;
+        EXPECT_TRUE(empty_or_absent(tmp / "out"));
+    }
+}
+
 TEST(LlavaFolder, MmsimpleRefusesATwoLayerProjectorConfig)
 {
     TempDir tmp;
