@@ -37,6 +37,9 @@ herr_t copy_attr(hid_t src, const char* name, const H5A_info_t*, void* data)
     H5Aread(a, type, buf.data());
     const hid_t b = H5Acreate2(dst, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     H5Awrite(b, type, buf.data());
+    // Variable-length strings were allocated by HDF5 while reading; it frees them too.
+    if (H5Tis_variable_str(type) > 0 || H5Tdetect_class(type, H5T_VLEN) > 0)
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf.data());
     H5Aclose(b);
     H5Sclose(space);
     H5Tclose(type);
