@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 namespace ckpt::convert {
 
@@ -154,17 +155,13 @@ std::vector<NamedTensor> plan_step(const Step& s, const std::string& model, cons
     return plan.outputs();
 }
 
-/// Sets the log level for its lifetime.
-class ScopedLogLevel {
-public:
-    explicit ScopedLogLevel(log::Level level) : m_saved(log::level()) { log::set_level(level); }
-    ~ScopedLogLevel() { log::set_level(m_saved); }
-    ScopedLogLevel(const ScopedLogLevel&) = delete;
-    ScopedLogLevel& operator=(const ScopedLogLevel&) = delete;
-
-private:
-    log::Level m_saved;
-};
+/// The configs of step `i` of `chain` in the plugin's side order (side 0, side 1).
+std::pair<const Node&, const Node&> step_configs(const ConfigChain& chain, size_t i, const Step& s)
+{
+    if (s.direction == 0)
+        return {chain.inputs[i], chain.sections[i + 1]};
+    return {chain.sections[i + 1], chain.inputs[i]};
+}
 
 /// CS -> CS steps carry tensors by name and never look at their shapes, while a family's shape
 /// table is stated on its Hugging Face side. So before a CS -> CS conversion, the same checkpoint
@@ -175,16 +172,14 @@ void check_cs_checkpoint_via_hf(const host::Registry& reg, const host::ModelEntr
                                 const std::string& model_name, const Request& r, const std::string& src,
                                 const std::string& tgt, const Node& config_file, std::vector<NamedTensor> tensors)
 {
+    const log::ScopedLevel quiet(log::Level::quiet); // the plan is never shown, nor its warnings
     std::vector<Step> path;
     ConfigChain configs;
-    {
-        ScopedLogLevel quiet(log::Level::quiet);
-        try {
-            path = find_path(reg, model, src, "hf");
-            configs = convert_configs(path, model_name, reg.registry_name(r.model), r, config_file);
-        } catch (const std::exception&) {
-            return;
-        }
+    try {
+        path = find_path(reg, model, src, "hf");
+        configs = convert_configs(path, model_name, reg.registry_name(r.model), r, config_file);
+    } catch (const std::exception&) {
+        return;
     }
     const auto refuse = [&](const std::string& why) {
         throw ConversionError(fmt::format("checking the {} checkpoint against its config (a {} -> {} step does not "
@@ -192,12 +187,9 @@ void check_cs_checkpoint_via_hf(const host::Registry& reg, const host::ModelEntr
                                           src, src, tgt, why));
     };
     for (size_t i = 0; i < path.size(); ++i) {
-        const Step& s = path[i];
-        const Node& a = s.direction == 0 ? configs.inputs[i] : configs.sections[i + 1];
-        const Node& b = s.direction == 0 ? configs.sections[i + 1] : configs.inputs[i];
+        const auto [a, b] = step_configs(configs, i, path[i]);
         try {
-            ScopedLogLevel quiet(log::Level::quiet);
-            tensors = plan_step(s, model_name, r, std::move(tensors), a, b, nullptr, false);
+            tensors = plan_step(path[i], model_name, r, std::move(tensors), a, b, nullptr, false);
         } catch (const BadCheckpoint& e) {
             refuse(e.what());
         } catch (const host::PluginCallError& e) {
@@ -398,9 +390,7 @@ ConversionPlan plan_conversion(const host::Registry& reg, const std::vector<host
         check_cs_checkpoint_via_hf(reg, model, model_name, r, p.src, p.tgt, p.configs.files.front(), tensors);
     for (size_t i = 0; i < p.path.size(); ++i) {
         const Step& s = p.path[i];
-        // Configs in the plugin's side order: side 0, side 1.
-        const Node& a = s.direction == 0 ? p.configs.inputs[i] : p.configs.sections[i + 1];
-        const Node& b = s.direction == 0 ? p.configs.sections[i + 1] : p.configs.inputs[i];
+        const auto [a, b] = step_configs(p.configs, i, s);
         std::string text = i == 0 ? merged_text : "";
         tensors = plan_step(s, model_name, r, std::move(tensors), a, b, r.dry_run ? &text : nullptr);
         if (is_cs(s.src) && is_flat(s.tgt) && has_sideband_sparsity(p.configs.files[i])) {

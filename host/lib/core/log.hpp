@@ -20,6 +20,18 @@ Level level();
 /// `--json`); nullptr stops. `into` must outlive the recording. Thread safe.
 void keep_warnings(std::vector<std::string>* into);
 
+/// Sets the level for its lifetime (and restores the one before).
+class ScopedLevel {
+public:
+    explicit ScopedLevel(Level l) : m_saved(level()) { set_level(l); }
+    ~ScopedLevel() { set_level(m_saved); }
+    ScopedLevel(const ScopedLevel&) = delete;
+    ScopedLevel& operator=(const ScopedLevel&) = delete;
+
+private:
+    Level m_saved;
+};
+
 /// Keeps the warnings written during its lifetime (when `enabled`), for `--json` results.
 class WarningCapture {
 public:
