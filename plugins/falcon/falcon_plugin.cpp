@@ -3,7 +3,8 @@
 // 180B-style converter (FalconForCausalLM, model_type falcon) that serves every CS -> HF
 // conversion: fused `query_key_value` per kv group (`[groups, heads/groups + 2, head_dim]`;
 // multi-query is one group), the full-head rotary interleave, parallel attention's norms, and
-// the refusals (ALiBi, sequential attention, grouped query without untied norms).
+// the refusals (ALiBi, sequential attention, grouped query without untied norms); and, HF -> CS,
+// the Model Zoo's 7B and 40B converters of the legacy remote-code RefinedWeb configs.
 #include <ckptconv/cpp/decoder.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 
