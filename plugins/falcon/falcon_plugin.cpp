@@ -448,25 +448,23 @@ public:
     void convert_config(const Request& req, ConstNode src, Node dst) override
     {
         DecoderHfCs* sub = req.direction == 0 ? pick(src) : nullptr;
-        if (sub)
-            req.log(CKPT_LOG_INFO, sub == &m_rw7b ? "The model that you're using was generated using the 7B style codebase "
-                                                    "(model=RefinedWeb) which only supports multi-query attention (not "
-                                                    "grouped query)."
-                                                  : "The model that you're using was generated using the 40B style "
-                                                    "codebase (model=RefinedWeb) with grouped query attention support");
-        if (sub)
-            sub->convert_config(req, src, dst);
-        else
-            DecoderHfCs::convert_config(req, src, dst);
+        if (!sub)
+            return DecoderHfCs::convert_config(req, src, dst);
+        // The Model Zoo's words, so a user sees which converter read the config.
+        req.log(CKPT_LOG_INFO, std::string("The model that you're using was generated using the ") +
+                                   (sub == &m_rw7b ? "7B style codebase (model=RefinedWeb) which only supports "
+                                                     "multi-query attention (not grouped query)."
+                                                   : "40B style codebase (model=RefinedWeb) with grouped query "
+                                                     "attention support"));
+        sub->convert_config(req, src, dst);
     }
 
     void plan_checkpoint(const Request& req, ConstNode hf_config, ConstNode cs_config, Plan& plan) override
     {
         DecoderHfCs* sub = req.direction == 0 ? pick(hf_config) : nullptr;
-        if (sub)
-            sub->plan_checkpoint(req, hf_config, cs_config, plan);
-        else
-            DecoderHfCs::plan_checkpoint(req, hf_config, cs_config, plan);
+        if (!sub)
+            return DecoderHfCs::plan_checkpoint(req, hf_config, cs_config, plan);
+        sub->plan_checkpoint(req, hf_config, cs_config, plan);
     }
 
 private:
