@@ -273,6 +273,23 @@ const Row kRows[] = {
     {"falcon_config_cs23_to_hf", "falcon", "cs-2.3", "hf", "cs-ref/falcon/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
      "cs-ref/falcon/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "FalconForCausalLM",
      "float32"},
+    // The legacy remote-code RefinedWeb 7B config (RWForCausalLM: model_type RefinedWebModel, n_head,
+    // n_layer) of the same model goes through the Model Zoo's 7B converter: the same tensors, and the
+    // reference YAML but for what that converter writes otherwise (RWConfig has no
+    // max_position_embeddings, so the CS default 2048; no rope rules, so CS's own defaults). Back to
+    // HF it is today's FalconForCausalLM config (model_type falcon); rope_theta and rope_scaling come
+    // from the CS defaults there, so they follow the other keys.
+    {"falcon_refinedweb7b_bin_cs23", "falcon", "hf", "cs-2.3", "hf/falcon/refinedweb-7b/config.json",
+     "hf/falcon/bin/pytorch_model.bin", kRef, "cs-ref/falcon/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/falcon/hf_to_cs/config_to_cs-2.3.yaml", "", nullptr, "", false,
+     "model.max_position_embeddings model.pos_scaling_factor model.rope_theta"},
+    {"falcon_refinedweb7b_config_hf_to_cs23", "falcon", "hf", "cs-2.3", "hf/falcon/refinedweb-7b/config.json", "", kRef,
+     "", "cs-ref/falcon/config_hf_to_cs/config_to_cs-2.3.yaml", "", nullptr, "", false,
+     "model.max_position_embeddings model.pos_scaling_factor model.rope_theta"},
+    {"falcon_refinedweb7b_round_trip", "falcon", "hf", "cs-2.3", "hf/falcon/refinedweb-7b/config.json",
+     "hf/falcon/bin/pytorch_model.bin", kTrip, "hf/falcon/bin/pytorch_model.bin",
+     "cs-ref/falcon/config_cs_to_hf/config_to_cs-2.3_to_hf.json", "FalconForCausalLM", "float32", "", false,
+     "max_position_embeddings rope_theta rope_scaling"},
 
     // ---- starcoder (cs-ref/starcoder; the aliases' .mdl is byte-identical to hf_to_cs) ----
     {"starcoder_bin_cs23", "starcoder", "hf", "cs-2.3", "hf/starcoder/bin/config.json",

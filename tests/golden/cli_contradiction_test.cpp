@@ -276,3 +276,10 @@ INSTANTIATE_TEST_SUITE_P(
                 c = '_';
         return name;
     });
+
+// Falcon's legacy RefinedWeb 7B config (n_head, n_layer) of the same fixture: its own key names.
+INSTANTIATE_TEST_SUITE_P(RefinedWeb, Contradiction,
+                         ::testing::Values(Family{"falcon", "falcon", "n_layer", "hidden_size",
+                                                  "transformer.h.1.self_attention.query_key_value.weight",
+                                                  "hf/falcon/refinedweb-7b/config.json"}),
+                         [](const ::testing::TestParamInfo<Family>&) { return std::string("falcon_7b"); });

@@ -152,11 +152,12 @@ std::string cs_yaml_with(const std::string& fixture, const std::string& line)
     return yaml + "    " + line + "\n";
 }
 
-/// The HF config.json of `fixture` (one key per line) with `"key": value` in front, in place of
-/// the fixture's own line for the key.
+/// The HF config.json of `fixture` (one key per line; a `fixture` ending in .json names the file
+/// under tests/data/hf) with `"key": value` in front, in place of the fixture's own line for the key.
 std::string hf_json_with(const std::string& fixture, const std::string& key, const std::string& value)
 {
-    std::string json = read_file(hf(fixture, "bin/config.json"));
+    const bool file = fixture.size() > 5 && fixture.compare(fixture.size() - 5, 5, ".json") == 0;
+    std::string json = read_file(file ? data_path("hf/" + fixture) : hf(fixture, "bin/config.json"));
     const size_t at = json.find("\n  \"" + key + "\": ");
     if (at != std::string::npos)
         json.erase(at, json.find('\n', at + 1) - at);
@@ -173,7 +174,7 @@ void expect_refusal(const RunResult& r, const std::string& message)
 /// set to `value` (JSON or YAML text), converted `src` -> `tgt`, fails with `message`.
 struct Refusal {
     const char* model;
-    const char* fixture;
+    const char* fixture; // tests/data/{hf,cs-ref}/<fixture>, or an HF config.json under tests/data/hf
     const char* src;
     const char* tgt;
     const char* key;
@@ -228,8 +229,29 @@ const Refusal kRefusals[] = {
      "HF model only supports filter_size = 4 * hidden_size"},
     {"falcon", "falcon", "cs-2.3", "hf", "use_ffn_bias", "true",
      "All of the following CS parameters must be set the same in order to convert to HF"},
-    {"falcon", "falcon", "hf", "cs-2.3", "model_type", "\"RefinedWeb\"",
-     "the legacy RefinedWeb configs (model_type RefinedWeb) are not converted yet"},
+    // The RefinedWeb codebases (ConfigConverter_Falcon_7B_HF_CS19, ConfigConverter_Falcon_40B_HF_CS20);
+    // a 7B config with sequential attention and a n_head_kv that does not divide n_head are refused
+    // by ckptconv alone (docs/decisions.md).
+    {"falcon", "falcon/refinedweb-7b/config.json", "hf", "cs-2.3", "alibi", "true",
+     "CS model doesn't support falcon with position_embedding_type = alibi"},
+    {"falcon", "falcon/refinedweb-7b/config.json", "hf", "cs-2.3", "bias", "true",
+     "Can't convert config with bias=True. Only False is supported."},
+    {"falcon", "falcon/refinedweb-7b/config.json", "hf", "cs-2.3", "multi_query", "false",
+     "We only support multi_query falcon for now"},
+    {"falcon", "falcon/refinedweb-7b/config.json", "hf", "cs-2.3", "parallel_attn", "false",
+     "parallel attention has to be enabled for falcon-7B"},
+    {"falcon", "falcon/refinedweb-7b/config.json", "hf", "cs-2.3", "model_type", "\"RefinedWeb\"",
+     "Can't convert config with model_type=RefinedWeb. Only RefinedWebModel is supported."},
+    {"falcon", "falcon/refinedweb-40b/config.json", "hf", "cs-2.3", "model_type", "\"RefinedWebModel\"",
+     "Can't convert config with model_type=RefinedWebModel. Only RefinedWeb is supported."},
+    {"falcon", "falcon/refinedweb-40b/config.json", "hf", "cs-2.9", "parallel_attn", "false",
+     "parallel attention has to be enabled for falcon-40B"},
+    {"falcon", "falcon/refinedweb-40b/config.json", "hf", "cs-2.3", "alibi", "true",
+     "CS model doesn't support falcon with position_embedding_type = alibi"},
+    {"falcon", "falcon/refinedweb-40b/config.json", "hf", "cs-2.3", "bias", "true",
+     "Can't convert config with bias=True. Only False is supported."},
+    {"falcon", "falcon/refinedweb-40b/config.json", "hf", "cs-2.3", "n_head_kv", "3",
+     "n_head (4) must be a multiple of n_head_kv (3)"},
     {"falcon", "falcon", "cs-2.3", "hf", "mup_base_hidden_size", "32",
      "This model currently does not support muP checkpoint conversion to HF."},
 };
@@ -331,9 +353,8 @@ float value_at(const TensorPtr& t, int64_t row, int64_t cols)
 /// Falcon's new decoder architecture (40B/180B) with grouped query attention: 4 heads in 2 kv
 /// groups, two norms per block. Made from the fixture by giving each layer a `[(4 + 2*2)*16, 64]`
 /// query_key_value of distinct values and ln_attn/ln_mlp norms.
-TEST(FalconGroupedQuery, SplitsPerGroupInterleavesAndRoundTrips)
+std::vector<NamedTensor> grouped_query_tensors()
 {
-    TempDir in, out;
     std::vector<NamedTensor> tensors;
     for (const auto& [name, t] : model_tensors(hf("falcon", "bin/pytorch_model.bin"))) {
         const size_t at = name.find("input_layernorm");
@@ -345,14 +366,32 @@ TEST(FalconGroupedQuery, SplitsPerGroupInterleavesAndRoundTrips)
         } else
             tensors.push_back({name, t});
     }
-    write_safetensors(in / "model.safetensors", tensors, {{"format", "pt"}});
+    return tensors;
+}
+
+/// The fixture's config.json with `entries` ("key", JSON value) replacing its own values.
+std::string falcon_config_with(const std::vector<std::pair<std::string, std::string>>& entries)
+{
     std::string json = read_file(hf("falcon", "bin/config.json"));
-    for (const auto& [k, v] : {std::pair<std::string, std::string>{"new_decoder_architecture", "true"},
-                               {"num_kv_heads", "2"}, {"num_ln_in_parallel_attn", "2"}, {"multi_query", "false"}}) {
+    for (const auto& [k, v] : entries) {
         const size_t at = json.find("\"" + k + "\": ");
         json.replace(at, json.find(',', at) - at, "\"" + k + "\": " + v);
     }
-    write_file(in / "config.json", json);
+    return json;
+}
+
+/// The FalconConfig of grouped_query_tensors().
+std::string grouped_query_config()
+{
+    return falcon_config_with(
+        {{"new_decoder_architecture", "true"}, {"num_kv_heads", "2"}, {"num_ln_in_parallel_attn", "2"}, {"multi_query", "false"}});
+}
+
+TEST(FalconGroupedQuery, SplitsPerGroupInterleavesAndRoundTrips)
+{
+    TempDir in, out;
+    write_safetensors(in / "model.safetensors", grouped_query_tensors(), {{"format", "pt"}});
+    write_file(in / "config.json", grouped_query_config());
     RunResult r = cli({"convert", "--model", "falcon", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
                        (in / "config.json").string(), (in / "model.safetensors").string(), "--output-dir",
                        (out / "cs").string()});
@@ -379,6 +418,89 @@ TEST(FalconGroupedQuery, SplitsPerGroupInterleavesAndRoundTrips)
     EXPECT_TRUE(back.find("new_decoder_architecture")->as_bool());
     EXPECT_EQ(back.find("num_kv_heads")->as_int(), 2);
     EXPECT_EQ(back.find("num_ln_in_parallel_attn")->as_int(), 2);
+}
+
+/// The RWModel / FalconModel form of an LM checkpoint: the base model's names, no head.
+std::vector<NamedTensor> headless_tensors(const std::vector<NamedTensor>& lm)
+{
+    std::vector<NamedTensor> out;
+    for (const NamedTensor& t : lm)
+        if (t.name.rfind("transformer.", 0) == 0)
+            out.push_back({t.name.substr(std::string("transformer.").size()), t.tensor});
+    return out;
+}
+
+/// The config keys a RefinedWeb conversion legitimately writes otherwise than one of the same
+/// model's FalconConfig: RWConfig has no max_position_embeddings (the CS default 2048 is written),
+/// and the 7B/40B converters have no rope rules (CS takes its defaults, the 180B converter's values).
+constexpr const char* kRefinedWebOwnKeys = "model.max_position_embeddings model.pos_scaling_factor model.rope_theta";
+
+/// The legacy remote-code configs (RWForCausalLM / RWModel) convert to what the same model's
+/// FalconConfig converts to, for every CS release: the 7B codebase on the fixture's tensors, the
+/// 40B codebase on the grouped-query tensors (n_head_kv 2), each LM and headless.
+TEST(FalconRefinedWeb, ConvertsAsTheSameModelsFalconConfigForEveryRelease)
+{
+    struct Case {
+        std::string name;
+        fs::path legacy_config;
+        std::string falcon_config;
+        std::vector<NamedTensor> tensors;
+    };
+    std::vector<NamedTensor> fixture;
+    for (const auto& [name, t] : model_tensors(hf("falcon", "bin/pytorch_model.bin")))
+        fixture.push_back({name, t});
+    const std::vector<Case> cases = {
+        {"7b", data_path("hf/falcon/refinedweb-7b/config.json"), read_file(hf("falcon", "bin/config.json")), fixture},
+        {"40b", data_path("hf/falcon/refinedweb-40b/config.json"), grouped_query_config(), grouped_query_tensors()}};
+    TempDir in, out;
+    for (const Case& c : cases)
+        for (const bool headless : {false, true}) {
+            const std::string model = headless ? "falcon-headless" : "falcon";
+            const fs::path dir = in / (c.name + (headless ? "-headless" : ""));
+            fs::create_directories(dir);
+            write_safetensors(dir / "model.safetensors", headless ? headless_tensors(c.tensors) : c.tensors,
+                              {{"format", "pt"}});
+            // Both tie the head the headless conversion makes (RWConfig's default; FalconConfig's
+            // too, but the 180B converter reads only a stated flag).
+            std::string falcon = c.falcon_config;
+            falcon.insert(falcon.find('{') + 1, "\n  \"tie_word_embeddings\": true,");
+            write_file(dir / "config.json", falcon);
+            for (const std::string tgt : {"cs-2.0", "cs-2.1", "cs-2.2", "cs-2.3", "cs-2.4", "cs-2.5", "cs-2.6", "cs-2.7",
+                                          "cs-2.8", "cs-2.9"}) {
+                if (headless && tgt == "cs-2.0")
+                    continue; // falcon-headless has no cs-2.0 (nor has the Model Zoo)
+                SCOPED_TRACE(c.name + " " + model + " -> " + tgt);
+                const fs::path mine = out / (c.name + model + tgt + "-rw"), theirs = out / (c.name + model + tgt);
+                RunResult r = cli({"convert", "--model", model, "--src-fmt", "hf", "--tgt-fmt", tgt, "--config",
+                                   c.legacy_config.string(), (dir / "model.safetensors").string(), "--output-dir",
+                                   mine.string()});
+                ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+                r = cli({"convert", "--model", model, "--src-fmt", "hf", "--tgt-fmt", tgt, "--config",
+                         (dir / "config.json").string(), (dir / "model.safetensors").string(), "--output-dir",
+                         theirs.string()});
+                ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+                EXPECT_TRUE(same_tensors(only_file(mine, ".mdl"), only_file(theirs, ".mdl")));
+                EXPECT_TRUE(same_config_except(only_file(mine, ".yaml"), only_file(theirs, ".yaml"), kRefinedWebOwnKeys));
+            }
+        }
+}
+
+/// A headless 7B RWModel's config rarely states tie_word_embeddings: the head is the word
+/// embedding, as RWConfig ties it (the Model Zoo stops with a KeyError; docs/decisions.md).
+TEST(FalconRefinedWeb, HeadlessSevenBTiesTheHead)
+{
+    std::vector<NamedTensor> lm;
+    for (const auto& [name, t] : model_tensors(hf("falcon", "bin/pytorch_model.bin")))
+        lm.push_back({name, t});
+    TempDir in, out;
+    write_safetensors(in / "model.safetensors", headless_tensors(lm), {{"format", "pt"}});
+    RunResult r = cli({"convert", "--model", "falcon-headless", "--src-fmt", "hf", "--tgt-fmt", "cs-2.3", "--config",
+                       data_path("hf/falcon/refinedweb-7b/config.json").string(), (in / "model.safetensors").string(),
+                       "--output-dir", out.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto cs = model_tensors(only_file(out.path(), ".mdl"));
+    ASSERT_TRUE(cs.count("lm_head.weight"));
+    EXPECT_EQ(read_all(*cs.at("lm_head.weight")), read_all(*cs.at("embedding_layer.word_embeddings.weight")));
 }
 
 TEST(DecoderList, ShowsEveryModelName)
