@@ -8,6 +8,7 @@
 #include <ckptconv/cpp/decoder.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -171,8 +172,10 @@ struct Gpt2BaseShapes {
 /// names accepted), all but the family's q/k/v projections: embeddings, norms, `attn.c_proj`, the
 /// MLP and an optional `lm_head`. `conv1d`: weights are stored `[in, out]` (GPT-2's Conv1D),
 /// else `[out, in]` (nn.Linear). `learned_positions` false (ALiBi models such as BTLM): `wpe` is
-/// optional, checked only when present.
-inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool learned_positions = true)
+/// optional, checked only when present. `attention`, when given, declares the family's q/k/v
+/// shapes between the layer norms and `attn.c_proj` (the order contradictions are listed in).
+inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool learned_positions = true,
+                                           const std::function<void(const Gpt2BaseShapes&)>& attention = {})
 {
     Gpt2BaseShapes g;
     g.hidden = s.size("n_embd", "hidden_size");
@@ -194,6 +197,8 @@ inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool lea
     s.expect(R"(lm_head\.weight)", {vocab, d}, false);
     g.layer = p + R"(h\.{layer}\.)";
     s.expect_layers(g.layer + R"(ln_[12]\.(?:weight|bias))", g.layers, {d});
+    if (attention)
+        attention(g);
     s.expect_layers(g.layer + R"(attn\.c_proj\.weight)", g.layers, weight(d, d));
     s.expect_layers(g.layer + R"(attn\.c_proj\.bias)", g.layers, {d});
     s.expect_layers(g.layer + R"(mlp\.c_fc\.weight)", g.layers, weight(inner, d));
