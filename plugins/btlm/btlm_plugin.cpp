@@ -18,49 +18,6 @@ constexpr int kCs = kCsSide;
 /// `optimizer.adjust_learning_rate.decoder_kernel`; the host shows it to us as this model key.
 constexpr const char* kDecoderKernel = "decoder_kernel";
 
-/// GPT-2's c_attn_converter: HF Conv1D `attn.c_attn` (weight `[d, 3d]`, bias `[3d]`, q | k | v)
-/// <-> CS proj_q/k/v_dense_layer (`[d, d]`, `[d]`). HF -> CS acts on the fused key; CS -> HF on
-/// the proj_q key, reading its k and v siblings (their own rows are qkv_sibling()).
-CheckpointAction conv1d_c_attn()
-{
-    return {"c_attn_converter", [](CheckpointContext& c, const std::string& o, const std::string& n) {
-                const std::string q = "proj_q_dense_layer";
-                auto sibling = [&q](std::string name, const char* part) {
-                    return name.replace(name.rfind(q), q.size(), part);
-                };
-                if (c.from == kHf) {
-                    const ckpt_value_id fused = c.plan.input(o);
-                    const auto shape = c.plan.value_info(fused).shape;
-                    if (shape.empty() || shape.back() % 3 != 0 || (shape.size() == 2 && shape[1] != 3 * shape[0]) ||
-                        shape.size() > 2)
-                        throw Error(CKPT_ERR_BAD_INPUT, "tensor " + o + ": expected a Conv1D q|k|v of shape [d, 3d] "
-                                                                        "(or a bias [3d])");
-                    split_qkv(c.plan, fused, {n, sibling(n, "proj_k_dense_layer"), sibling(n, "proj_v_dense_layer")},
-                              true);
-                    return;
-                }
-                const std::array<std::string, 3> names{o, sibling(o, "proj_k_dense_layer"), sibling(o, "proj_v_dense_layer")};
-                std::array<ckpt_value_id, 3> parts{};
-                for (size_t i = 0; i < 3; ++i) {
-                    parts[i] = c.plan.input(names[i]);
-                    if (c.plan.value_info(parts[i]).shape != c.plan.value_info(parts[0]).shape)
-                        throw Error(CKPT_ERR_BAD_INPUT, "tensor " + names[i] + " does not have the shape of " + o +
-                                                            ": q, k and v must be equal to join into c_attn");
-                }
-                join_qkv(c.plan, parts, n, true);
-            }};
-}
-
-/// HF `attn.q_attn` is GPT-2's cross-attention, which the CS GPT2LMHeadModel does not have.
-CheckpointAction refuse_cross_attention()
-{
-    return {"assert_already_converted", [](CheckpointContext&, const std::string& o, const std::string&) {
-                throw Error(CKPT_ERR_UNSUPPORTED, "tensor " + o + ": cross-attention (q_attn) weights cannot be "
-                                                                  "converted; the Cerebras GPT2LMHeadModel has no "
-                                                                  "cross-attention");
-            }};
-}
-
 /// HF `alibi_scaling` <-> CS `pos_scaling_factor` (the Model Zoo's convert_pi for ALiBi): null
 /// is 1.0, a fixed linear scaling is its factor; dynamic scaling (`train_seq_len`) is refused.
 ConfigAction convert_alibi_scaling()

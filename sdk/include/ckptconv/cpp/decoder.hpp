@@ -613,10 +613,18 @@ public:
     {
         copy_config(src, dst, [&](const std::string& k, ConstNode v) {
             if (req.direction == 0 && k == m_flag) {
+                const Value flag = Value::read(v);
+                if (strict_flag && flag != Value(true) && flag != Value(false))
+                    throw ConfigConversionError("Can't convert config with " + k + "=" + flag.str() +
+                                                ". Only True, False is supported.");
                 dst.entry("norm_type").set(config_flag_or(src, k, false, "CS") ? m_flag_true : "layernorm");
                 return true;
             }
             if (req.direction == 1 && k == "norm_type") {
+                const Value given = Value::read(v);
+                if (strict_flag && given != Value(m_flag_true) && given != Value("layernorm"))
+                    throw ConfigConversionError("Can't convert config with norm_type=" + given.str() + ". Only ['" +
+                                                m_flag_true + "', 'layernorm'] is supported.");
                 const std::string norm = config_string_or(src, k, "layernorm", "CS");
                 if (norm != m_flag_true && norm != "layernorm")
                     throw ConfigConversionError("Can't convert config with norm_type=" + norm + ". Only ['" +
@@ -624,9 +632,10 @@ public:
                 dst.entry(m_flag).set(norm == m_flag_true);
                 return true;
             }
-            (void)v;
             return false;
         });
+        if (req.direction == 0 && norm_type_default && !dst.has("norm_type"))
+            dst.entry("norm_type").set("layernorm");
     }
 
     void plan_checkpoint(const Request& req, ConstNode old_cs, ConstNode cs20, Plan& plan) override
@@ -634,12 +643,17 @@ public:
         CheckpointContext ctx{req, plan, {old_cs, cs20}, req.direction == 0 ? 0 : 1};
         apply_rules(*copy_everything(), ctx);
         const InputIndex have(plan);
-        const bool tied = config_flag_or(ctx.config[ctx.from], "share_embedding_weights", true, "CS");
+        const ConstNode share = ctx.config[ctx.from]["share_embedding_weights"];
+        const bool tied = strict_flag ? detail::unset(share) || Value::read(share) == Value(true)
+                                      : config_flag_or(ctx.config[ctx.from], "share_embedding_weights", true, "CS");
         auto fill = [&](const std::string& a, const std::string& b) {
-            if (have.has(a) && !have.has(b))
-                plan.copy(b, plan.input(a));
-            else if (have.has(b) && !have.has(a))
-                plan.copy(a, plan.input(b));
+            if (have.has(a) == have.has(b))
+                return;
+            const std::string& from = have.has(a) ? a : b;
+            const std::string& to = have.has(a) ? b : a;
+            plan.copy(to, plan.input(from));
+            if (log_repairs)
+                req.log(CKPT_LOG_INFO, to + " restored from " + from);
         };
         for (const std::string prefix : {"", "model."}) {
             if (tied)
@@ -648,6 +662,16 @@ public:
                 fill(prefix + "ln_f." + suffix, prefix + "transformer_decoder.norm." + suffix);
         }
     }
+
+    // Options of GPT-2's step (Converter_GPT2LMHeadModel_CS18_CS20); the defaults keep the others'.
+    /// A cs-1.x config without the flag gets `norm_type: layernorm` in cs-2.0.
+    bool norm_type_default = false;
+    /// Flags read strictly: a cs-1.x flag that is not a boolean and a norm_type the step does not
+    /// know (null included) are refused (ConfigConversionError) instead of read by Python's truth
+    /// or defaulted, and only an unset or `true` share_embedding_weights ties the embeddings.
+    bool strict_flag = false;
+    /// Every tensor the tie repair restores is logged (info).
+    bool log_repairs = false;
 
 private:
     std::string m_flag, m_flag_true;

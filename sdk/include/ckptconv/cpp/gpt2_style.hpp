@@ -8,6 +8,7 @@
 #include <ckptconv/cpp/decoder.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,50 @@ inline void add_gpt2_base_rows(CheckpointRules& r, const CheckpointAction& linea
     add_rows(r, {{"ln_f", "transformer_decoder.norm", final_norm()}});
     r.add({re(R"(ln_f\.(?:weight|bias))")}, drop_tensor());
     r.add({re(R"(h\.\d+\.attn\.(?:masked_bias|bias))")}, drop_tensor());
+}
+
+/// GPT-2's c_attn_converter: HF Conv1D `attn.c_attn` (weight `[d, 3d]`, bias `[3d]`, q | k | v)
+/// <-> CS proj_q/k/v_dense_layer (`[d, d]`, `[d]`). HF -> CS acts on the fused key; CS -> HF on
+/// the proj_q key, reading its k and v siblings (their own rows are qkv_sibling()), muP-folded
+/// on the way to HF as copy_scaled() folds.
+inline CheckpointAction conv1d_c_attn()
+{
+    return {"c_attn_converter", [](CheckpointContext& c, const std::string& o, const std::string& n) {
+                const std::string q = "proj_q_dense_layer";
+                auto sibling = [&q](std::string name, const char* part) {
+                    return name.replace(name.rfind(q), q.size(), part);
+                };
+                if (c.from == kHfSide) {
+                    const ckpt_value_id fused = c.plan.input(o);
+                    const auto shape = c.plan.value_info(fused).shape;
+                    if (shape.empty() || shape.back() % 3 != 0 || (shape.size() == 2 && shape[1] != 3 * shape[0]) ||
+                        shape.size() > 2)
+                        throw Error(CKPT_ERR_BAD_INPUT, "tensor " + o + ": expected a Conv1D q|k|v of shape [d, 3d] "
+                                                                        "(or a bias [3d])");
+                    split_qkv(c.plan, fused, {n, sibling(n, "proj_k_dense_layer"), sibling(n, "proj_v_dense_layer")},
+                              true);
+                    return;
+                }
+                const std::array<std::string, 3> names{o, sibling(o, "proj_k_dense_layer"), sibling(o, "proj_v_dense_layer")};
+                std::array<ckpt_value_id, 3> parts{};
+                for (size_t i = 0; i < 3; ++i) {
+                    parts[i] = load_scaled(c, names[i]);
+                    if (c.plan.value_info(parts[i]).shape != c.plan.value_info(parts[0]).shape)
+                        throw Error(CKPT_ERR_BAD_INPUT, "tensor " + names[i] + " does not have the shape of " + o +
+                                                            ": q, k and v must be equal to join into c_attn");
+                }
+                join_qkv(c.plan, parts, n, true);
+            }};
+}
+
+/// HF `attn.q_attn` is GPT-2's cross-attention, which the CS GPT2LMHeadModel does not have.
+inline CheckpointAction refuse_cross_attention()
+{
+    return {"assert_already_converted", [](CheckpointContext&, const std::string& o, const std::string&) {
+                throw Error(CKPT_ERR_UNSUPPORTED, "tensor " + o + ": cross-attention (q_attn) weights cannot be "
+                                                                  "converted; the Cerebras GPT2LMHeadModel has no "
+                                                                  "cross-attention");
+            }};
 }
 
 /// HF `scale_attn_weights` (a flag) <-> CS `attention_type` (ConfigConverter_GPT2Model_HF_CS17's
@@ -127,8 +172,10 @@ struct Gpt2BaseShapes {
 /// names accepted), all but the family's q/k/v projections: embeddings, norms, `attn.c_proj`, the
 /// MLP and an optional `lm_head`. `conv1d`: weights are stored `[in, out]` (GPT-2's Conv1D),
 /// else `[out, in]` (nn.Linear). `learned_positions` false (ALiBi models such as BTLM): `wpe` is
-/// optional, checked only when present.
-inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool learned_positions = true)
+/// optional, checked only when present. `attention`, when given, declares the family's q/k/v
+/// shapes between the layer norms and `attn.c_proj` (the order contradictions are listed in).
+inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool learned_positions = true,
+                                           const std::function<void(const Gpt2BaseShapes&)>& attention = {})
 {
     Gpt2BaseShapes g;
     g.hidden = s.size("n_embd", "hidden_size");
@@ -150,6 +197,8 @@ inline Gpt2BaseShapes add_gpt2_base_shapes(ModelShapes& s, bool conv1d, bool lea
     s.expect(R"(lm_head\.weight)", {vocab, d}, false);
     g.layer = p + R"(h\.{layer}\.)";
     s.expect_layers(g.layer + R"(ln_[12]\.(?:weight|bias))", g.layers, {d});
+    if (attention)
+        attention(g);
     s.expect_layers(g.layer + R"(attn\.c_proj\.weight)", g.layers, weight(d, d));
     s.expect_layers(g.layer + R"(attn\.c_proj\.bias)", g.layers, {d});
     s.expect_layers(g.layer + R"(mlp\.c_fc\.weight)", g.layers, weight(inner, d));
