@@ -221,6 +221,16 @@ void write_projector(Node proj, int64_t input_unit, ConstNode hidden_size, int64
     proj.entry("use_bias").set(true);
 }
 
+/// cs-2.3 mmsimple-llava's `image_model_list: {image_model: [<tower>]}` (the list its model reads).
+void write_image_model_list23(Node dst, ConstNode image)
+{
+    Node list = dst.entry("image_model_list");
+    list.make_map();
+    Node images = list.entry("image_model");
+    images.make_list();
+    images.append().assign(image);
+}
+
 void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node dst)
 {
     const std::string layout = " (the hf side of llava is one folder with image_model/ and text_model/, each with "
@@ -283,11 +293,7 @@ void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node
             move_key(text, dst, "embedding_dropout_rate", "text_model"); // renamed below
         image.entry("image_layer_idx").assign(dst["image_feature_select_layer_idx"]);
         dst.entry("global_image_projector").assign(proj);
-        Node list = dst.entry("image_model_list");
-        list.make_map();
-        Node images = list.entry("image_model");
-        images.make_list();
-        images.append().assign(image);
+        write_image_model_list23(dst, image);
     }
     dst.entry("image_model").assign(image);
     dst.entry("projector").make_map();
@@ -414,7 +420,7 @@ void relayout_mmsimple_config(const sdk::Request& req, ConstNode src, Node dst, 
                         ? src["global_image_projector"]
                         : section(src["projector"], "image_model",
                                   "the cs-2.3 mmsimple-llava config has no model.global_image_projector"));
-        if (src.has("image_start_idx") && !(Value::read(src["image_start_idx"]) == Value(1)))
+        if (src.has("image_start_idx") && Value::read(src["image_start_idx"]) != Value(1))
             req.log(CKPT_LOG_WARNING, "model.image_start_idx " + Value::read(src["image_start_idx"]).str() +
                                           " is not written for cs-2.4 and later (the Model Zoo's 2.4 layout "
                                           "has no such key)");
@@ -460,11 +466,7 @@ void relayout_mmsimple_config(const sdk::Request& req, ConstNode src, Node dst, 
     projector.make_map();
     projector.entry("image_model").assign(proj);
     dst.entry("image_model").assign(image);
-    Node images = dst.entry("image_model_list");
-    images.make_map();
-    Node one = images.entry("image_model");
-    one.make_list();
-    one.append().assign(image);
+    write_image_model_list23(dst, image);
     copy_text_model(src, dst, "embedding_dropout_rate", "embd_pdrop");
 }
 
