@@ -54,13 +54,13 @@ int64_t index_after(const std::string& key, const std::string& prefix)
     return end == at + prefix.size() ? -1 : std::stoll(key.substr(at + prefix.size(), end - at - prefix.size()));
 }
 
-/// convert_projector (llava): the HF projector is an nn.Sequential of Linear, GELU, Linear, ...,
-/// so its Linear layers are numbered 0, 2, 4, ...; the CS FeedForwardNetwork numbers them 0, 1, 2.
-CheckpointAction convert_projector()
+/// convert_projector (llava; mmsimple-llava from Release 2.4.0): the HF projector is an
+/// nn.Sequential of Linear, GELU, Linear, ..., so its Linear layers are numbered 0, 2, 4, ...; the
+/// CS FeedForwardNetwork under `cs` numbers them 0, 1, 2.
+CheckpointAction convert_projector(const std::string& cs)
 {
-    return {"convert_projector", [](CheckpointContext& c, const std::string& o, const std::string& n) {
+    return {"convert_projector", [cs](CheckpointContext& c, const std::string& o, const std::string& n) {
                 const std::string hf = "mm_projector.";
-                const std::string cs = "projector_image_model.ffn.";
                 const int64_t i = index_after(o, c.from == kHf ? hf : cs);
                 if (c.from == kHf && i % 2 != 0)
                     throw sdk::Error(CKPT_ERR_BAD_INPUT, "tensor '" + o + "': the LLaVA projector has Linear layers at "
@@ -98,10 +98,17 @@ std::shared_ptr<const CheckpointRules> text_rules(const Flavor& flavor)
            {"replaceKey", [](CheckpointContext& c, const std::string& o, const std::string& n) {
                 c.plan.copy(n, llama::load(c, o));
             }});
-    if (!flavor.mmsimple)
-        r->add({eq("text_model/model.mm_projector.", "projector_image_model.ffn."), re(R"(\d+)"),
+    if (!flavor.mmsimple23()) {
+        r->add({eq("text_model/model.mm_projector.", flavor.cs_projector_prefix()), re(R"(\d+)"),
                 eq(".", ".linear_layer."), re("(?:weight|bias)")},
-               convert_projector());
+               convert_projector(flavor.cs_projector_prefix()));
+        if (flavor.mmsimple) // cs-2.4+: the one-Linear projector the 2.3 converter read (docs/decisions.md)
+            r->add({eq("text_model/model.mm_projector.", flavor.cs_projector_prefix() + "0.linear_layer."),
+                    re("(?:weight|bias)")},
+                   {"convert_projector", [](CheckpointContext& c, const std::string& o, const std::string& n) {
+                        c.plan.copy(n, llama::load(c, o));
+                    }});
+    }
     r->add({re(R"(text_model/model\.vision_tower\..*)")}, sdk::drop_tensor());
     r->add({eq("text_model/model.", "text_model.")}, std::shared_ptr<const CheckpointRules>(llama::model_rules()));
     return with_optional_model_prefix(r);
@@ -176,41 +183,42 @@ bool check_projector_inputs(const Flavor& flavor, const std::vector<std::string>
             continue;
         projector = true;
         const std::string rest = name.substr(std::string(kHfProjector).size());
-        if (flavor.mmsimple && rest != "weight" && rest != "bias")
+        if (flavor.mmsimple23() && rest != "weight" && rest != "bias")
             throw sdk::Error(CKPT_ERR_BAD_INPUT,
-                             "tensor '" + name + "': mmsimple-llava's projector is one Linear layer "
+                             "tensor '" + name + "': mmsimple-llava's cs-2.3 projector is one Linear layer "
                              "(model.mm_projector.weight and .bias); a multi-layer LLaVA projector (mlp2x_gelu) "
-                             "cannot be converted with it (the Model Zoo writes its layers under one key): use "
-                             "--model llava");
+                             "cannot be converted to it (the Model Zoo writes its layers under one key): convert "
+                             "to cs-2.4 or later, or use --model llava");
     }
-    if (!projector && flavor.mmsimple)
+    if (!projector && flavor.mmsimple23())
         throw sdk::Error(CKPT_ERR_BAD_INPUT, "the text_model checkpoint has no projector (model.mm_projector.weight); "
                                              "mmsimple-llava cannot start without one");
     return projector;
 }
 
-/// Converter_LLaVA_HF_CS22.post_checkpoint_convert: an HF text model without projector (a plain
-/// LLaMA, for a first phase that trains the projector alone) gets the CS projector its config
-/// describes, each layer drawn uniformly from +-sqrt(1 / inputs) — a fixed-seed stand-in for
-/// torch's draw, the same bytes on every run.
-void add_initial_projector(const sdk::Request& req, ConstNode cs_config, sdk::Plan& plan)
+/// Converter_LLaVA_HF_CS22.post_checkpoint_convert (and Converter_MMSimple_LLaVA_HF_CS24's): an
+/// HF text model without projector (a plain LLaMA, for a first phase that trains the projector
+/// alone) gets the CS projector its config describes, each layer drawn uniformly from
+/// +-sqrt(1 / inputs) — a fixed-seed stand-in for torch's draw, the same bytes on every run.
+void add_initial_projector(const Flavor& flavor, const sdk::Request& req, ConstNode cs_config, sdk::Plan& plan)
 {
-    const ConstNode proj = cs_config["projector"]["image_model"];
+    const ConstNode proj = flavor.cs24 ? cs_config["image_model_list"]["global_image_projection"]
+                                       : cs_config["projector"]["image_model"];
     int64_t inputs = sdk::config_int(proj, "input_unit", "CS projector.image_model");
     const ConstNode units = proj["layers_units"];
     if (!units.is_list() || units.size() == 0)
         throw sdk::ConfigConversionError("CS projector.image_model.layers_units should be a non-empty list");
     const bool bias = sdk::config_flag_or(proj, "use_bias", true, "CS projector.image_model");
     req.log(CKPT_LOG_INFO, "---- HF checkpoint does not have projector weight, initializing defaults");
-    req.log(CKPT_LOG_WARNING, "projector_image_model: initialised from a fixed-seed uniform generator, not torch's "
-                              "random draw (the HF text_model has no model.mm_projector)");
+    req.log(CKPT_LOG_WARNING, flavor.cs_projector_prefix() + "*: initialised from a fixed-seed uniform generator, "
+                              "not torch's random draw (the HF text_model has no model.mm_projector)");
     for (size_t i = 0; i < units.size(); ++i) {
         const int64_t out = units.at(i).kind() == CKPT_NODE_INT ? units.at(i).as_int() : 0;
         if (out <= 0 || inputs <= 0 || out > sdk::ModelShapes::kMaxSize || inputs > sdk::ModelShapes::kMaxSize)
             throw sdk::ConfigConversionError("CS projector.image_model: layer " + std::to_string(i) +
                                              " has no valid size (input_unit and layers_units must be positive)");
         const double bound = std::sqrt(1.0 / static_cast<double>(inputs));
-        const std::string at = "projector_image_model.ffn." + std::to_string(i) + ".linear_layer.";
+        const std::string at = flavor.cs_projector_prefix() + std::to_string(i) + ".linear_layer.";
         sdk::add_random_uniform(plan, at + "weight", {out, inputs}, bound);
         if (bias)
             sdk::add_random_uniform(plan, at + "bias", {out}, bound);
@@ -233,7 +241,9 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
                      sdk::Plan& plan)
 {
     const int from = req.direction == 0 ? kHf : kCs;
-    ConstNode cs_image = flavor.mmsimple ? cs_config["image_model_list"]["image_model"].at(0) : cs_config["image_model"];
+    ConstNode cs_image = flavor.cs24        ? cs_config["image_model_list"]["image_models"].at(0)["image_encoder"]
+                         : flavor.mmsimple ? cs_config["image_model_list"]["image_model"].at(0)
+                                           : cs_config["image_model"];
     if (!cs_image.is_map())
         cs_image = part_config(cs_config, "image_model", "the CS config has no model.image_model section");
     const ConstNode cs_text = part_config(cs_config, "text_model", "the CS config has no model.text_model section");
@@ -245,16 +255,20 @@ void plan_checkpoint(const Flavor& flavor, const sdk::Request& req, ConstNode hf
         projector = check_projector_inputs(flavor, plan.input_names());
         check_model_shapes(flavor, hf_image, hf_text, kHf, sdk::ModelShapes::inputs_of(plan));
     }
-    static const std::shared_ptr<const CheckpointRules> rules[2][2] = {
-        {image_rules(Flavor{false}), text_rules(Flavor{false})}, {image_rules(Flavor{true}), text_rules(Flavor{true})}};
+    // llava, mmsimple-llava (cs-2.3), mmsimple-llava (cs-2.4+)
+    static const std::shared_ptr<const CheckpointRules> rules[3][2] = {
+        {image_rules(Flavor{false}), text_rules(Flavor{false})},
+        {image_rules(Flavor{true}), text_rules(Flavor{true})},
+        {image_rules(Flavor{true, true}), text_rules(Flavor{true, true})}};
+    const int kind = flavor.cs24 ? 2 : flavor.mmsimple ? 1 : 0;
     CheckpointContext image{req, plan, {hf_image, cs_image}, from};
-    sdk::apply_rules(*rules[flavor.mmsimple][0], image);
+    sdk::apply_rules(*rules[kind][0], image);
     CheckpointContext text{req, plan, {hf_text, cs_text}, from};
-    sdk::apply_rules(*rules[flavor.mmsimple][1], text);
-    if (flavor.mmsimple)
+    sdk::apply_rules(*rules[kind][1], text);
+    if (flavor.mmsimple23())
         plan_mmsimple_projector(text);
     if (!projector)
-        add_initial_projector(req, cs_config, plan);
+        add_initial_projector(flavor, req, cs_config, plan);
     if (from == kCs)
         check_model_shapes(flavor, hf_image, hf_text, kCs, plan.outputs());
 }

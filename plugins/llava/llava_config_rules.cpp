@@ -12,6 +12,7 @@
 #include <ckptconv/cpp/value.hpp>
 
 #include <regex>
+#include <set>
 
 namespace ckpt::llava {
 
@@ -220,6 +221,16 @@ void write_projector(Node proj, int64_t input_unit, ConstNode hidden_size, int64
     proj.entry("use_bias").set(true);
 }
 
+/// cs-2.3 mmsimple-llava's `image_model_list: {image_model: [<tower>]}` (the list its model reads).
+void write_image_model_list23(Node dst, ConstNode image)
+{
+    Node list = dst.entry("image_model_list");
+    list.make_map();
+    Node images = list.entry("image_model");
+    images.make_list();
+    images.append().assign(image);
+}
+
 void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node dst)
 {
     const std::string layout = " (the hf side of llava is one folder with image_model/ and text_model/, each with "
@@ -239,8 +250,8 @@ void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node
     Node image = image_tree.root();
     clip_vit::hf_cs_config().run(req, image_hf, image);
     image.entry("name").set("ViTModel");
-    for (const char* k : {"mixed_precision", "num_classes", "use_bias_in_output"})
-        if (pre24) // not ViTModel arguments; Model Zoo 2.4 stopped removing them
+    for (const char* k : kNotCs23ImageKeys)
+        if (pre24) // Model Zoo 2.4 stopped removing them
             image.erase(k);
     image.erase("fp16_type");
 
@@ -259,10 +270,10 @@ void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node
     text.erase("mm_hidden_size");
     const std::string type = text["projector"]["hf_type"].as_string();
     const int64_t layers = projector_layers(type);
-    if (flavor.mmsimple && layers != 1)
-        throw ConfigConversionError("mmsimple-llava's projector is one Linear layer (mm_projector_type mlp1x_gelu); "
-                                    "this text_model config has " + type +
-                                    " (a LLaVA-1.5 projector): convert it with --model llava");
+    if (flavor.mmsimple23() && layers != 1)
+        throw ConfigConversionError("mmsimple-llava's cs-2.3 projector is one Linear layer (mm_projector_type "
+                                    "mlp1x_gelu); this text_model config has " + type +
+                                    " (a LLaVA-1.5 projector): convert it to cs-2.4 or later, or with --model llava");
     Node proj = proj_tree.root();
     write_projector(proj, mm_hidden, text["hidden_size"], layers);
     text.erase("projector");
@@ -282,11 +293,7 @@ void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node
             move_key(text, dst, "embedding_dropout_rate", "text_model"); // renamed below
         image.entry("image_layer_idx").assign(dst["image_feature_select_layer_idx"]);
         dst.entry("global_image_projector").assign(proj);
-        Node list = dst.entry("image_model_list");
-        list.make_map();
-        Node images = list.entry("image_model");
-        images.make_list();
-        images.append().assign(image);
+        write_image_model_list23(dst, image);
     }
     dst.entry("image_model").assign(image);
     dst.entry("projector").make_map();
@@ -297,6 +304,32 @@ void hf_to_cs(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node
     if (flavor.mmsimple && dst.has("embedding_dropout_rate")) {
         dst.find_mut("text_model").entry("embd_pdrop").assign(dst["embedding_dropout_rate"]);
         dst.erase("embedding_dropout_rate");
+    }
+}
+
+/// The vision tower's config in a cs-2.3 mmsimple-llava model section: `image_model_list.image_model[0]`
+/// (what the MultimodalSimpleModel reads), else the `image_model` beside it.
+ConstNode mmsimple23_image_model(ConstNode src)
+{
+    ConstNode list = src["image_model_list"]["image_model"];
+    if (list.is_list() && list.size() > 1)
+        throw ConfigConversionError("model.image_model_list.image_model has " + std::to_string(list.size()) +
+                                    " image models; mmsimple-llava as the Model Zoo converts it has one");
+    if (list.is_list() && list.size() == 1 && list.at(0).is_map())
+        return list.at(0);
+    return section(src, "image_model",
+                   "the cs-2.3 mmsimple-llava config has no model.image_model_list.image_model[0] (the vision tower)");
+}
+
+/// Copies `text_model` from `src` to `dst`, its embedding dropout key renamed `from` -> `to` (the
+/// cs-2.3 MultimodalSimpleModel reads `embd_pdrop`, Release 2.4.0 the llama table's own key).
+void copy_text_model(ConstNode src, Node dst, const char* from, const char* to)
+{
+    Node text = dst.entry("text_model");
+    text.assign(section(src, "text_model", "the CS config has no model.text_model section"));
+    if (text.has(from)) {
+        text.entry(to).assign(text[from]);
+        text.erase(from);
     }
 }
 
@@ -355,12 +388,106 @@ void cs_to_hf(const sdk::Request& req, ConstNode src, Node dst)
 
 } // namespace
 
+void relayout_mmsimple_config(const sdk::Request& req, ConstNode src, Node dst, bool to24, bool cs23_model)
+{
+    // The keys each layout keeps in its own places; everything else at model level is copied.
+    static const std::set<std::string> moved{"image_model",
+                                             "image_model_list",
+                                             "projector",
+                                             "global_image_projector",
+                                             "image_feature_select_layer_idx",
+                                             "image_feature_select_mode",
+                                             "image_start_idx",
+                                             "text_model"};
+    for (size_t i = 0; i < src.size(); ++i)
+        if (!moved.count(src.key_at(i)))
+            dst.entry(src.key_at(i)).assign(src.value_at(i));
+    sdk::ScratchTree image_tree(req.host->config), proj_tree(req.host->config);
+    Node image = image_tree.root();
+    Node proj = proj_tree.root();
+    if (to24) {
+        // ConfigConverter_MMSimple_LLaVA_HF_CS24.post_config_convert (Release 2.4.0): the tower under
+        // image_model_list.image_models[0].image_encoder with its layer index, the projector as
+        // image_model_list.global_image_projection; image_start_idx is no longer written.
+        image.assign(mmsimple23_image_model(src));
+        if (!image.has("image_layer_idx")) {
+            if (!src.has("image_feature_select_layer_idx"))
+                throw ConfigConversionError("the cs-2.3 mmsimple-llava config has neither "
+                                            "image_model.image_layer_idx nor model.image_feature_select_layer_idx");
+            image.entry("image_layer_idx").assign(src["image_feature_select_layer_idx"]);
+        }
+        proj.assign(src["global_image_projector"].is_map()
+                        ? src["global_image_projector"]
+                        : section(src["projector"], "image_model",
+                                  "the cs-2.3 mmsimple-llava config has no model.global_image_projector"));
+        if (src.has("image_start_idx") && Value::read(src["image_start_idx"]) != Value(1))
+            req.log(CKPT_LOG_WARNING, "model.image_start_idx " + Value::read(src["image_start_idx"]).str() +
+                                          " is not written for cs-2.4 and later (the Model Zoo's 2.4 layout "
+                                          "has no such key)");
+        Node list = dst.entry("image_model_list");
+        list.make_map();
+        list.entry("global_image_projection").assign(proj);
+        if (src.has("image_feature_select_mode"))
+            list.entry("image_feature_select_mode").assign(src["image_feature_select_mode"]);
+        else
+            list.entry("image_feature_select_mode").set("patch");
+        Node models = list.entry("image_models");
+        models.make_list();
+        Node first = models.append();
+        first.make_map();
+        first.entry("image_encoder").assign(image);
+        copy_text_model(src, dst, "embd_pdrop", "embedding_dropout_rate");
+        return;
+    }
+    // ConfigConverter_MMSimple_LLaVA_HF_CS24.pre_config_convert read backwards into the Release
+    // 2.3.0 layout (ConfigConverter_MMSimple_LLaVA_HF_CS23.post_config_convert).
+    ConstNode list = section(src, "image_model_list", "the cs-2.4+ mmsimple-llava config has no model.image_model_list");
+    ConstNode models = list["image_models"];
+    if (!models.is_list() || models.size() != 1 || !models.at(0)["image_encoder"].is_map())
+        throw ConfigConversionError("model.image_model_list.image_models should be a list of one "
+                                    "{image_encoder: ...} (mmsimple-llava as the Model Zoo converts it), got " +
+                                    Value::read(models).str());
+    image.assign(models.at(0)["image_encoder"]);
+    if (!image.has("image_layer_idx"))
+        throw ConfigConversionError("model.image_model_list.image_models[0].image_encoder has no image_layer_idx");
+    if (cs23_model)
+        for (const char* k : kNotCs23ImageKeys)
+            image.erase(k);
+    proj.assign(section(list, "global_image_projection",
+                        "the cs-2.4+ mmsimple-llava config has no model.image_model_list.global_image_projection"));
+    if (!list.has("image_feature_select_mode"))
+        throw ConfigConversionError("the cs-2.4+ mmsimple-llava config has no "
+                                    "model.image_model_list.image_feature_select_mode");
+    dst.entry("image_feature_select_mode").assign(list["image_feature_select_mode"]);
+    dst.entry("image_feature_select_layer_idx").assign(image["image_layer_idx"]);
+    dst.entry("image_start_idx").set(1); // ConfigConverter_LLaVA_HF_CS22's default, which 2.4 drops
+    dst.entry("global_image_projector").assign(proj);
+    Node projector = dst.entry("projector");
+    projector.make_map();
+    projector.entry("image_model").assign(proj);
+    dst.entry("image_model").assign(image);
+    write_image_model_list23(dst, image);
+    copy_text_model(src, dst, "embedding_dropout_rate", "embd_pdrop");
+}
+
 void convert_config(const Flavor& flavor, const sdk::Request& req, ConstNode src, Node dst)
 {
-    if (req.direction == 0)
-        hf_to_cs(flavor, req, src, dst);
-    else
-        cs_to_hf(req, src, dst);
+    if (!flavor.cs24) {
+        if (req.direction == 0)
+            hf_to_cs(flavor, req, src, dst);
+        else
+            cs_to_hf(req, src, dst);
+        return;
+    }
+    // mmsimple-llava cs-2.4+: the same conversion as for cs-2.3, then the 2.4 layout (or back).
+    sdk::ScratchTree cs23(req.host->config);
+    if (req.direction == 0) {
+        hf_to_cs(flavor, req, src, cs23.root());
+        relayout_mmsimple_config(req, cs23.root(), dst, true);
+    } else {
+        relayout_mmsimple_config(req, src, cs23.root(), false);
+        cs_to_hf(req, cs23.root(), dst);
+    }
 }
 
 } // namespace ckpt::llava

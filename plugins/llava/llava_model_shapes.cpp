@@ -59,10 +59,14 @@ void check_model_shapes(const Flavor& flavor, sdk::ConstNode hf_image, sdk::Cons
     sdk::ModelShapes text(hf_text, from);
     const llama::LlamaSizes sizes = llama::expect_llama_shapes(text, hf_text, true);
     const int64_t vision = text.size("mm_hidden_size", "image_model.hidden_size");
-    if (flavor.mmsimple) {
+    if (flavor.mmsimple23()) {
         text.expect(R"(model\.mm_projector\.weight)", {sizes.hidden_size, vision});
         text.expect(R"(model\.mm_projector\.bias)", {sizes.hidden_size}, false);
     } else {
+        if (flavor.mmsimple) { // cs-2.4+ also takes the 2.3 converter's one Linear (llava_checkpoint_rules.cpp)
+            text.expect(R"(model\.mm_projector\.weight)", {sizes.hidden_size, vision}, false);
+            text.expect(R"(model\.mm_projector\.bias)", {sizes.hidden_size}, false);
+        }
         // nn.Sequential(Linear, GELU, Linear, ...): the Linear layers are 0, 2, 4, ...
         const int64_t linears = projector_linears(hf_text);
         for (int64_t i = 0; i < linears; ++i) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Entry point of the llava plugin: `llava` (hf <-> cs-2.2 ... cs-2.9, Converter_LLaVA_HF_CS22 as
-// Model Zoo 2.10 has it) and `mmsimple-llava` (hf <-> cs-2.3, the 2.3 converter; its 2.4+
-// converter is not done, so later releases are the host's generic steps), with the Model Zoo notes.
+// Model Zoo 2.10 has it) and `mmsimple-llava` (hf <-> cs-2.3 with the 2.3 converter, hf <-> cs-2.4
+// ... cs-2.9 with the 2.4 one, and the step between their layouts), with the Model Zoo notes.
 #include "llava.hpp"
 
 #include <ckptconv/cpp/family.hpp>
@@ -22,9 +22,12 @@ public:
     LlavaConverter(Flavor flavor, const std::vector<std::string>& cs_formats)
         : Converter({"hf"}, cs_formats,
                     std::string(kLayoutNote) +
-                        (flavor.mmsimple ? " MMSimple LLaVA converter using CLIP-ViT and LLaMA backbones; the projector "
-                                           "is one Linear layer (mm_projector_type mlp1x_gelu)."
-                                         : "")),
+                        (flavor.cs24       ? " MMSimple LLaVA converter using CLIP-ViT and LLaMA backbones (the "
+                                             "Release 2.4.0 layout: image_model_list.image_models, "
+                                             "global_image_projection; the projector as llava's, mlp<N>x_gelu)."
+                         : flavor.mmsimple ? " MMSimple LLaVA converter using CLIP-ViT and LLaMA backbones; the projector "
+                                             "is one Linear layer (mm_projector_type mlp1x_gelu)."
+                                           : "")),
           m_flavor(flavor)
     {
     }
@@ -52,8 +55,12 @@ CKPT_PLUGIN_DEFINE(def)
     using namespace ckpt;
     def.info("llava", "1.0", "LLaVA multimodal models (CLIP vision tower, LLaMA, projector) between Hugging Face "
                              "folders and Cerebras Model Zoo releases");
-    def.model("llava").add(std::make_shared<llava::LlavaConverter>(llava::Flavor{false}, sdk::cs_formats({2, 2})));
+    def.model("llava")
+        .add(std::make_shared<llava::LlavaConverter>(llava::Flavor{false}, sdk::cs_formats({2, 2})))
+        .add(llava::make_cs23_cs24(llava::Flavor{false}));
     def.model("mmsimple-llava")
         .registry_name("multimodal_simple")
-        .add(std::make_shared<llava::LlavaConverter>(llava::Flavor{true}, sdk::cs_formats({2, 3}, {2, 3})));
+        .add(std::make_shared<llava::LlavaConverter>(llava::Flavor{true}, sdk::cs_formats({2, 3}, {2, 3})))
+        .add(std::make_shared<llava::LlavaConverter>(llava::Flavor{true, true}, sdk::cs_formats({2, 4})))
+        .add(llava::make_cs23_cs24(llava::Flavor{true}));
 }

@@ -539,6 +539,44 @@ const Row kRows[] = {
     {"mmsimple_llava_config_cs23_to_hf", "mmsimple-llava", "cs-2.3", "hf",
      "cs-ref/mmsimple_llava/config_hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "", "cs-ref/mmsimple_llava/hf_cfg_from_cs",
      "CLIPVisionModel,LlavaLlamaForCausalLM", "float32"},
+    // cs-2.4+ has no Model Zoo output: the expected YAMLs are derived by hand from the Release
+    // 2.4.0 ... 2.10.0 source (tests/data/README.md says which lines). llava: the 2.3 reference with
+    // the image keys 2.4 no longer pops (llava.py ConfigConverter_LLaVA_HF_CS22.post_config_convert),
+    // no mixed_precision (base_converter.py 2.4 stopped defaulting it) and `name` (2.4 onwards).
+    {"llava_config_hf_to_cs24", "llava", "hf", "cs-2.4", "hf/llava/bin", "", kRef, "",
+     "expected/llava/config_hf_to_cs24.yaml"},
+    {"llava_config_hf_to_cs29", "llava", "hf", "cs-2.9", "hf/llava/bin", "", kRef, "",
+     "expected/llava/config_hf_to_cs24.yaml"},
+    // Back to cs-2.3 the 2.3 layout returns: hf -> cs-2.4 -> cs-2.3 equals the Model Zoo's cs-2.3.
+    {"llava_config_cs24_to_cs23", "llava", "cs-2.4", "cs-2.3", "expected/llava/config_hf_to_cs24.yaml", "", kRef, "",
+     "cs-ref/llava/config_hf_to_cs/config_to_cs-2.3.yaml"},
+    {"llava_cs23_cs24_round_trip", "llava", "cs-2.3", "cs-2.4", "cs-ref/llava/hf_to_cs/config_to_cs-2.3.yaml",
+     "cs-ref/llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl", kTrip, "cs-ref/llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/llava/hf_to_cs/config_to_cs-2.3.yaml", "", nullptr, "", true},
+    // mmsimple-llava cs-2.4+ (mm_simple.py ConfigConverter_MMSimple_LLaVA_HF_CS24): the tower under
+    // image_model_list.image_models[0].image_encoder, the projector as global_image_projection.
+    {"mmsimple_llava_config_hf_to_cs24", "mmsimple-llava", "hf", "cs-2.4", "hf/mmsimple_llava/bin", "", kRef, "",
+     "expected/mmsimple_llava/config_hf_to_cs24.yaml"},
+    {"mmsimple_llava_config_hf_to_cs29", "mmsimple-llava", "hf", "cs-2.9", "hf/mmsimple_llava/bin", "", kRef, "",
+     "expected/mmsimple_llava/config_hf_to_cs24.yaml"},
+    {"mmsimple_llava_config_cs23_to_cs24", "mmsimple-llava", "cs-2.3", "cs-2.4",
+     "cs-ref/mmsimple_llava/hf_to_cs/config_to_cs-2.3.yaml", "", kRef, "",
+     "expected/mmsimple_llava/config_cs23_to_cs24.yaml"},
+    {"mmsimple_llava_config_cs24_to_hf", "mmsimple-llava", "cs-2.4", "hf", "expected/mmsimple_llava/config_cs23_to_cs24.yaml",
+     "", kRef, "", "cs-ref/mmsimple_llava/hf_cfg_from_cs", "CLIPVisionModel,LlavaLlamaForCausalLM", "float32"},
+    // The 2.3 projector copies become one and come back once per vision layer, bit for bit.
+    {"mmsimple_llava_cs23_cs24_round_trip", "mmsimple-llava", "cs-2.3", "cs-2.4",
+     "cs-ref/mmsimple_llava/hf_to_cs/config_to_cs-2.3.yaml", "cs-ref/mmsimple_llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     kTrip, "cs-ref/mmsimple_llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     "cs-ref/mmsimple_llava/hf_to_cs/config_to_cs-2.3.yaml", "", nullptr, "", true},
+    {"mmsimple_llava_cs23_cs29_round_trip", "mmsimple-llava", "cs-2.3", "cs-2.9",
+     "cs-ref/mmsimple_llava/hf_to_cs/config_to_cs-2.3.yaml", "cs-ref/mmsimple_llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl",
+     kTrip, "cs-ref/mmsimple_llava/hf_to_cs/pytorch_model_to_cs-2.3.mdl", "", "", nullptr, "", true},
+    // From 2.4 the projector is llava's nn.Sequential (model.mm_projector.0, .2, ...), of any depth.
+    {"mmsimple_llava_round_trip_cs24_sequential", "mmsimple-llava", "hf", "cs-2.4", "hf/llava/bin", "hf/llava/bin", kTrip,
+     "hf/llava/bin", ""},
+    {"mmsimple_llava_round_trip_cs29_sequential", "mmsimple-llava", "hf", "cs-2.9", "hf/llava/safetensors",
+     "hf/llava/safetensors", kTrip, "hf/llava/bin", "", "", nullptr, kSafetensors},
 };
 // clang-format on
 

@@ -61,11 +61,6 @@ std::optional<LastCsRelease> last_cs_release(std::string_view model)
 {
     if (model == "mpt" || model == "mpt-headless")
         return LastCsRelease{CsVersion{2, 3}, "the Model Zoo removed MPT after cs-2.3 (Release 2.3.1)"};
-    // Release 2.4.0 changed the mmsimple-llava config layout and allows multi-layer projectors; a
-    // generic step would write the 2.3 layout under a 2.4 name, which that release cannot load.
-    if (model == "mmsimple-llava")
-        return LastCsRelease{CsVersion{2, 3}, "ckptconv does not yet write the Release 2.4.0 layout of "
-                                              "mmsimple-llava (its config sections changed)"};
     return std::nullopt;
 }
 

@@ -30,8 +30,7 @@ std::optional<CsVersion> parse_cs_version(std::string_view fmt);
 const std::vector<CsVersion>& known_cs_releases();
 
 /// The last release ckptconv converts a model to, where that is not the newest: `version`, and
-/// `why` as a sentence for the error (the Model Zoo removed MPT after 2.3; ckptconv does not yet
-/// write the Release 2.4 layout of mmsimple-llava).
+/// `why` as a sentence for the error (the Model Zoo removed MPT after 2.3).
 struct LastCsRelease {
     CsVersion version;
     std::string why;

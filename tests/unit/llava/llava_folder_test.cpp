@@ -45,21 +45,6 @@ TEST(LlavaFolder, ListShowsBothModels)
     EXPECT_NE(r.out.find("│ mmsimple-llava "), std::string::npos) << r.out;
 }
 
-// Release 2.4.0 changed mmsimple-llava's config layout, which ckptconv does not write yet: a later
-// target is refused (no generic step writes the 2.3 layout under a 2.4 name), naming cs-2.3.
-TEST(LlavaFolder, MmsimpleStopsAtCs23)
-{
-    for (const char* tgt : {"cs-2.4", "cs-2.9"}) {
-        TempDir tmp;
-        const RunResult r = convert("mmsimple-llava", "hf", tgt, hf("mmsimple_llava", "bin"),
-                                    hf("mmsimple_llava", "bin"), tmp / "out");
-        EXPECT_EQ(r.exit_code, 1) << r.err;
-        EXPECT_NE(r.err.find("cs-2.3 is the last release ckptconv converts mmsimple-llava to"), std::string::npos)
-            << r.err;
-        EXPECT_TRUE(empty_or_absent(tmp / "out"));
-    }
-}
-
 TEST(LlavaFolder, MmsimpleRefusesATwoLayerProjectorConfig)
 {
     TempDir tmp;
@@ -143,6 +128,65 @@ TEST(LlavaFolder, MmsimpleRefusesATextModelWithoutProjector)
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("no projector (model.mm_projector.weight)"), std::string::npos) << r.err;
     EXPECT_TRUE(empty_or_absent(tmp / "out"));
+}
+
+// Release 2.4.0's mmsimple-llava maps llava's nn.Sequential projector names; the 2.3 converter's
+// one Linear (model.mm_projector.weight, the fixture) is taken as its layer 0 and written once,
+// and comes back as model.mm_projector.0.*, the name the original LLaVA code gives mlp1x_gelu.
+TEST(LlavaFolder, MmsimpleCs24TakesThe23OneLinearProjector)
+{
+    TempDir tmp;
+    const fs::path in = hf("mmsimple_llava", "bin");
+    RunResult r = convert("mmsimple-llava", "hf", "cs-2.4", in, in, tmp / "cs");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto got = model_tensors(tmp / "cs/pytorch_model_to_cs-2.4.mdl");
+    auto want = model_tensors(ref("mmsimple_llava", "hf_to_cs/pytorch_model_to_cs-2.3.mdl"));
+    for (const char* s : {"weight", "bias"}) { // 2.3 holds the projector once per vision layer
+        ASSERT_TRUE(want.erase(std::string("image_model.projection.ffn.1.linear_layer.") + s));
+        ASSERT_TRUE(want.count(std::string("image_model.projection.ffn.0.linear_layer.") + s));
+    }
+    EXPECT_EQ(compare(got, want), "");
+
+    r = convert("mmsimple-llava", "cs-2.4", "hf", tmp / "cs/config_to_cs-2.4.yaml",
+                tmp / "cs/pytorch_model_to_cs-2.4.mdl", tmp / "hf");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto back = model_tensors(only_file(tmp / "hf/text_model", "-00001-of-00001.bin"));
+    for (const char* s : {"weight", "bias"}) {
+        const std::string seq = std::string("model.mm_projector.0.") + s;
+        ASSERT_TRUE(back.count(seq)) << seq;
+        back[std::string("model.mm_projector.") + s] = back.at(seq);
+        back.erase(seq);
+    }
+    EXPECT_EQ(compare(back, model_tensors(in / "text_model/pytorch_model.bin")), "");
+}
+
+// As llava's, Release 2.4.0's mmsimple-llava starts a first phase from a plain LLaMA.
+TEST(LlavaFolder, MmsimpleCs24InitialisesAMissingProjector)
+{
+    TempDir tmp;
+    const fs::path in = without_projector(tmp, "mmsimple_llava");
+    const RunResult r = convert("mmsimple-llava", "hf", "cs-2.4", in, in, tmp / "out");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("fixed-seed uniform"), std::string::npos) << r.err;
+    auto got = model_tensors(tmp / "out/pytorch_model_to_cs-2.4.mdl");
+    ASSERT_TRUE(got.count("image_model.projection.ffn.0.linear_layer.weight"));
+    EXPECT_EQ(floats(got.at("image_model.projection.ffn.0.linear_layer.weight")).size(), 64u * 48);
+    EXPECT_EQ(floats(got.at("image_model.projection.ffn.0.linear_layer.bias")).size(), 64u);
+    EXPECT_FALSE(got.count("image_model.projection.ffn.1.linear_layer.weight"));
+}
+
+// cs-2.4 takes a two-layer projector; the cs-2.3 MultimodalSimpleModel cannot hold it.
+TEST(LlavaFolder, MmsimpleTwoLayerProjectorStaysAtCs24)
+{
+    TempDir tmp;
+    const fs::path in = hf("llava", "bin");
+    RunResult r = convert("mmsimple-llava", "hf", "cs-2.4", in, in, tmp / "cs");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = convert("mmsimple-llava", "cs-2.4", "cs-2.3", tmp / "cs/config_to_cs-2.4.yaml",
+                tmp / "cs/pytorch_model_to_cs-2.4.mdl", tmp / "back");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("keep this checkpoint at cs-2.4 or later"), std::string::npos) << r.err;
+    EXPECT_TRUE(empty_or_absent(tmp / "back"));
 }
 
 TEST(LlavaFolder, ConfigRefusals)
