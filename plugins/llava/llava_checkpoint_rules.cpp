@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The llava / mmsimple-llava tensor conversion (docs/mappings-llava.md §2): the vision tower
-// through the clip_vit plugin's rows, the language model through the llama plugin's, each with
+// through the clip_vit plugin's rows, the language model through the SDK's LLaMA rows, each with
 // its own part of the configs, and the projector between the original LLaVA code's
 // `model.mm_projector` and the CS projector.
 #include "llava.hpp"
 
 #include "clip_vit.hpp"
-#include "llama_checkpoint_rules.hpp"
 
+#include <ckptconv/cpp/llama_style.hpp>
 #include <ckptconv/cpp/model_shapes.hpp>
 #include <ckptconv/cpp/uniform_init.hpp>
 
@@ -71,7 +71,7 @@ CheckpointAction convert_projector(const std::string& cs)
                 size_t end = at;
                 while (end < n.size() && std::isdigit(static_cast<unsigned char>(n[end])))
                     ++end;
-                c.plan.copy(n.substr(0, at) + std::to_string(j) + n.substr(end), llama::load(c, o));
+                c.plan.copy(n.substr(0, at) + std::to_string(j) + n.substr(end), sdk::load_scaled(c, o));
             }};
 }
 
@@ -96,7 +96,7 @@ std::shared_ptr<const CheckpointRules> text_rules(const Flavor& flavor)
     auto r = std::make_shared<CheckpointRules>();
     r->add({eq("text_model/lm_head", "text_model.lm_head"), re(R"(\.(?:weight|bias))")},
            {"replaceKey", [](CheckpointContext& c, const std::string& o, const std::string& n) {
-                c.plan.copy(n, llama::load(c, o));
+                c.plan.copy(n, sdk::load_scaled(c, o));
             }});
     if (!flavor.mmsimple23()) {
         r->add({eq("text_model/model.mm_projector.", flavor.cs_projector_prefix()), re(R"(\d+)"),
@@ -106,11 +106,11 @@ std::shared_ptr<const CheckpointRules> text_rules(const Flavor& flavor)
             r->add({eq("text_model/model.mm_projector.", flavor.cs_projector_prefix() + "0.linear_layer."),
                     re("(?:weight|bias)")},
                    {"convert_projector", [](CheckpointContext& c, const std::string& o, const std::string& n) {
-                        c.plan.copy(n, llama::load(c, o));
+                        c.plan.copy(n, sdk::load_scaled(c, o));
                     }});
     }
     r->add({re(R"(text_model/model\.vision_tower\..*)")}, sdk::drop_tensor());
-    r->add({eq("text_model/model.", "text_model.")}, std::shared_ptr<const CheckpointRules>(llama::model_rules()));
+    r->add({eq("text_model/model.", "text_model.")}, std::shared_ptr<const CheckpointRules>(sdk::llama_model_rules()));
     return with_optional_model_prefix(r);
 }
 
@@ -140,7 +140,7 @@ void plan_mmsimple_projector(CheckpointContext& c)
             const std::string rest = name.substr(std::string(kHfProjector).size());
             if (rest != "weight" && rest != "bias")
                 continue; // refused by check_projector_inputs
-            const ckpt_value_id id = llama::load(c, name);
+            const ckpt_value_id id = sdk::load_scaled(c, name);
             const int64_t layers = vision_layer_count(inputs);
             if (layers == 0)
                 throw sdk::Error(CKPT_ERR_BAD_INPUT, "the image_model checkpoint has no vision_model.encoder.layers: "
@@ -161,7 +161,7 @@ void plan_mmsimple_projector(CheckpointContext& c)
             throw sdk::Error(CKPT_ERR_BAD_INPUT, "tensor '" + name + "' is not a projector Linear of mmsimple-llava");
         if (i == 0) {
             const std::string out = std::string(kHfProjector) + rest.substr(std::string(".linear_layer.").size());
-            c.plan.copy(out, llama::load(c, name));
+            c.plan.copy(out, sdk::load_scaled(c, name));
             c.plan.note_match(name, out);
         } else {
             // The Model Zoo wrote the same projector once per vision layer; HF has one.

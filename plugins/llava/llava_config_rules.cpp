@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The llava / mmsimple-llava config conversion (docs/mappings-llava.md §3): the vision tower's
-// config through the clip_vit table, the language model's through the llama table plus the LLaVA
+// config through the clip_vit table, the language model's through the SDK's LLaMA table plus the LLaVA
 // rows (ConfigConverter_LLaMaProjector_HF_CS22), then the Model Zoo's moves between the CS
 // `model:` section and the text config (ConfigConverter_LLaVA_HF_CS22, ..._MMSimple_LLaVA_HF_CS23).
 #include "llava.hpp"
 
 #include "clip_vit.hpp"
-#include "llama_config_rules.hpp"
 
 #include <ckptconv/cpp/family.hpp>
+#include <ckptconv/cpp/llama_style.hpp>
 #include <ckptconv/cpp/value.hpp>
 
 #include <regex>
@@ -126,9 +126,9 @@ sdk::ConfigAction convert_tune_mm_mlp_adapter()
 }
 
 /// ConfigConverter_LLaMaProjector_HF_CS22: the llama table with the LLaVA keys.
-class LlavaTextConfig : public llama::LlamaConfigConverter {
+class LlavaTextConfig : public sdk::LlamaStyleConfig {
 public:
-    LlavaTextConfig() : LlamaConfigConverter(llama::Variant{})
+    LlavaTextConfig() : LlamaStyleConfig("llama", "LlamaForCausalLM", "llama", false)
     {
         using sdk::assert_value;
         using sdk::rename_key;
@@ -172,7 +172,7 @@ protected:
     {
         if (c.from == kHf) // the llama table asserts its own model_type
             work.entry("model_type").set("llama");
-        LlamaConfigConverter::pre_convert(c, work);
+        LlamaStyleConfig::pre_convert(c, work);
     }
 };
 

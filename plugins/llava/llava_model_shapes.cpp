@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The tensor shapes the two Hugging Face configs of a llava folder imply: the vision tower's
-// (the clip_vit plugin's table), the language model's (the llama plugin's) and the projector's,
+// (the clip_vit plugin's table), the language model's (the SDK's LLaMA table) and the projector's,
 // each checked on its own part, before a checkpoint is converted.
 #include "llava.hpp"
 
 #include "clip_vit.hpp"
-#include "llama_model_shapes.hpp"
 
+#include <ckptconv/cpp/llama_style.hpp>
 #include <ckptconv/cpp/model_shapes.hpp>
 
 #include <regex>
@@ -57,7 +57,7 @@ void check_model_shapes(const Flavor& flavor, sdk::ConstNode hf_image, sdk::Cons
     check_part(image, hf_tensors, kImagePart);
 
     sdk::ModelShapes text(hf_text, from);
-    const llama::LlamaSizes sizes = llama::expect_llama_shapes(text, hf_text, true);
+    const sdk::LlamaSizes sizes = sdk::expect_llama_shapes(text, hf_text, true);
     const int64_t vision = text.size("mm_hidden_size", "image_model.hidden_size");
     if (flavor.mmsimple23()) {
         text.expect(R"(model\.mm_projector\.weight)", {sizes.hidden_size, vision});

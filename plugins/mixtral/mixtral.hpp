@@ -3,9 +3,7 @@
 // mixture-of-experts and sliding-window rows in front), the expert tensor rules and the converter.
 #pragma once
 
-#include "llama_config_rules.hpp"
-
-#include <ckptconv/cpp/family.hpp>
+#include <ckptconv/cpp/llama_style.hpp>
 #include <ckptconv/cpp/plugin.hpp>
 #include <ckptconv/cpp/rules.hpp>
 
@@ -23,7 +21,7 @@ inline const char* hf_class(bool headless) { return headless ? "MixtralModel" : 
 
 /// ConfigConverter_Mixtral_HF_CS23: ConfigConverter_LLaMa_HF_CS21 with model_type `mixtral`,
 /// behind the rows for `sliding_window` and the expert settings (`moe`).
-class MixtralConfigConverter : public llama::LlamaConfigConverter {
+class MixtralConfigConverter : public sdk::LlamaStyleConfig {
 public:
     explicit MixtralConfigConverter(bool headless);
 
@@ -37,10 +35,8 @@ protected:
 /// `model.` unless `headless`; CS keys with or without the legacy `model.` prefix.
 std::shared_ptr<const sdk::CheckpointRules> moe_rules(bool headless);
 
-/// Checks the Hugging Face side of a conversion (source tensors HF -> CS, planned outputs
-/// CS -> HF; `from` is the side converted from) against the sizes `hf_config` gives. Throws
-/// sdk::Error(CKPT_ERR_BAD_INPUT) listing the contradictions.
-void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors);
+/// Adds the MixtralModel tensor shapes `hf_config` implies to `s`.
+void expect_mixtral_shapes(sdk::ModelShapes& s, sdk::ConstNode hf_config);
 
 /// hf <-> cs-2.3 ... cs-2.9 for MixtralForCausalLM (Converter_MixtralForCausalLM_HF_CS23) or
 /// MixtralModel (Converter_MixtralModel_HF_CS23).

@@ -5,8 +5,6 @@
 // tensor holding every expert is ever built in memory.
 #include "mixtral.hpp"
 
-#include "llama_checkpoint_rules.hpp"
-
 #include <string>
 #include <vector>
 
@@ -64,7 +62,7 @@ CheckpointAction convert_expert_weights()
                     std::vector<int64_t> shape;
                     for (int64_t e = 0; e < experts; ++e) {
                         const std::string key = expert_key(o, e);
-                        const ckpt_value_id id = llama::load(c, key);
+                        const ckpt_value_id id = sdk::load_scaled(c, key);
                         const sdk::TensorDesc t = c.plan.value_info(id);
                         if (t.shape.size() != 2 || (e > 0 && t.shape != shape))
                             throw sdk::Error(CKPT_ERR_BAD_INPUT, "tensor '" + key + "' has shape " + shape_text(t.shape) +
@@ -76,7 +74,7 @@ CheckpointAction convert_expert_weights()
                     c.plan.concat(n, parts, 1);
                     return;
                 }
-                const ckpt_value_id id = llama::load(c, o);
+                const ckpt_value_id id = sdk::load_scaled(c, o);
                 const sdk::TensorDesc t = c.plan.value_info(id);
                 if (t.shape.size() != 3 || t.shape[1] != experts)
                     throw sdk::Error(CKPT_ERR_BAD_INPUT, "tensor '" + o + "' has shape " + shape_text(t.shape) +
@@ -115,7 +113,7 @@ std::shared_ptr<CheckpointRules> layer_rules()
     const auto layer = [] { return eq("layers", "transformer_decoder.layers"); };
     r->add({layer(), re(R"(\.\d+\.)"), eq("block_sparse_moe.gate", "ffn.gate"), re(R"(\.(?:weight|bias))")},
            {"replaceKey", [](CheckpointContext& c, const std::string& o, const std::string& n) {
-                c.plan.copy(n, llama::load(c, o));
+                c.plan.copy(n, sdk::load_scaled(c, o));
             }});
     r->add({layer(), re(R"(\.\d+\.)"), eq("block_sparse_moe.experts.0.w1.weight",
                                           "ffn.experts.fused_ffns.0.linear_layer_for_glu.expert_weights")},

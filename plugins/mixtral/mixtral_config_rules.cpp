@@ -49,7 +49,8 @@ sdk::ConfigAction convert_moe_params()
 
 } // namespace
 
-MixtralConfigConverter::MixtralConfigConverter(bool headless) : llama::LlamaConfigConverter(llama::Variant{true, headless})
+MixtralConfigConverter::MixtralConfigConverter(bool headless)
+    : sdk::LlamaStyleConfig("mistral", headless ? "MistralModel" : "MistralForCausalLM", "mistral", true)
 {
     // The llama rows stay as they are, behind Mixtral's own (the first matching row wins).
     auto inherited = std::make_shared<sdk::ConfigRules>(std::move(rules));
@@ -69,7 +70,7 @@ void MixtralConfigConverter::post_convert(ConfigContext& ctx) const
     // cs-2.4+ configs name their model class; the llama table would write `mistral`.
     if (ctx.from == kHf && sdk::cs_at_least(ctx.req.tgt_fmt, 2, 4) && !ctx.dst.has("name"))
         ctx.dst.entry("name").set(kRegistryName);
-    llama::LlamaConfigConverter::post_convert(ctx);
+    sdk::LlamaStyleConfig::post_convert(ctx);
 }
 
 } // namespace ckpt::mixtral

@@ -3,18 +3,14 @@
 // `num_local_experts` feed-forward experts in place of the dense block (nn.Linear weights [out, in]).
 #include "mixtral.hpp"
 
-#include "llama_model_shapes.hpp"
-
-#include <ckptconv/cpp/model_shapes.hpp>
 
 #include <string>
 
 namespace ckpt::mixtral {
 
-void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sdk::TensorDesc>& hf_tensors)
+void expect_mixtral_shapes(sdk::ModelShapes& s, sdk::ConstNode hf_config)
 {
-    sdk::ModelShapes s(hf_config, from);
-    const auto [d, layers] = llama::expect_llama_shapes(s, hf_config, false);
+    const auto [d, layers] = sdk::expect_llama_shapes(s, hf_config, false);
     const int64_t experts = s.size("num_local_experts", "moe.num_experts");
     const int64_t inter = s.size("intermediate_size", "filter_size");
     const std::string moe = R"((?:model\.)?layers\.{layer}\.block_sparse_moe\.)";
@@ -24,7 +20,6 @@ void check_model_shapes(sdk::ConstNode hf_config, int from, const std::vector<sd
     const std::string expert = moe + R"(experts\.(?:0|[1-9][0-9]{0,3})\.)";
     s.expect_layers(expert + R"(w[13]\.weight)", layers, {inter, d});
     s.expect_layers(expert + R"(w2\.weight)", layers, {d, inter});
-    s.check(hf_tensors);
 }
 
 } // namespace ckpt::mixtral

@@ -359,25 +359,33 @@ inline TableConfigConverter::Defaults gpt2_model_cs_defaults()
 /// HF `rope_scaling` <-> CS `pos_scaling_factor` (+ `pos_scaling_type`, `pos_scaling_extra_args`)
 /// as GPT-NeoX and Falcon convert it (the Model Zoo's convert_pi; types linear, yarn, longrope,
 /// read from the dict's `type`). Families list the two CS-only keys as dropped rows after it, and
-/// gate them by release with rope_scaling_gates() (release_gate.hpp).
-inline ConfigAction convert_rope_scaling()
+/// gate them by release with rope_scaling_gates() (release_gate.hpp). `llama` is LLaMA's version:
+/// also llama3 scaling, whose type transformers spells `rope_type` (read when `type` is absent).
+inline ConfigAction convert_rope_scaling(bool llama = false)
 {
-    return config_action("convert_pi", [](ConfigContext& c, const std::string& o, const std::string& n) {
+    return config_action("convert_pi", [llama](ConfigContext& c, const std::string& o, const std::string& n) {
         const ConstNode v = c.src[o];
         if (c.from == kHfSide) {
             if (!v.present() || v.is_null()) {
                 c.dst.entry(n).set(1.0);
                 return;
             }
-            if (!v.is_map() || v["type"].kind() != CKPT_NODE_STRING)
-                throw ConfigConversionError("rope_scaling must be null or a dictionary with a 'type' string, found " +
-                                            Value::read(v).str());
-            std::string type = v["type"].as_string();
+            const std::string found = Value::read(v).str();
+            if (!v.is_map())
+                throw ConfigConversionError(llama ? "rope_scaling must be a dictionary or null, found " + found
+                                                  : "rope_scaling must be null or a dictionary with a 'type' string, found " + found);
+            const ConstNode type_node = llama && !v.has("type") ? v["rope_type"] : v["type"];
+            if (type_node.kind() != CKPT_NODE_STRING)
+                throw ConfigConversionError(llama ? "rope_scaling needs a 'type' or 'rope_type' string, found " + found
+                                                  : "rope_scaling must be null or a dictionary with a 'type' string, found " + found);
+            std::string type = type_node.as_string();
             for (char& ch : type)
                 ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-            if (type != "linear" && type != "yarn" && type != "longrope")
-                throw ConfigConversionError("Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently "
-                                            "supported, but got type `" + type + "`.");
+            if (type != "linear" && type != "yarn" && type != "longrope" && !(llama && type == "llama3"))
+                throw ConfigConversionError(llama ? "Only `rope_scaling` type `linear`, `yarn`,`llama3` or 'longrope' are "
+                                                    "currently supported, but got type `" + type + "`."
+                                                  : "Only `rope_scaling` type `linear`, `yarn` or 'longrope' is currently "
+                                                    "supported, but got type `" + type + "`.");
             if (!v.has("factor"))
                 throw ConfigConversionError("rope_scaling of type " + type + " needs a 'factor'");
             c.dst.entry(n).assign(v["factor"]);
@@ -388,12 +396,17 @@ inline ConfigAction convert_rope_scaling()
                 Node extra = c.dst.entry("pos_scaling_extra_args");
                 extra.make_map();
                 extra.entry("original_max_position_embeddings").assign(v["original_max_position_embeddings"]);
-            } else if (type == "longrope") {
+            } else if (type == "longrope" || type == "llama3") {
+                // Both drop type and factor; llama3 drops rope_type too (longrope keeps it, as
+                // the Model Zoo does). A llama3 dict spelled with `type` makes the Model Zoo raise
+                // KeyError; we accept it.
                 Node extra = c.dst.entry("pos_scaling_extra_args");
                 extra.make_map();
-                for (size_t i = 0; i < v.size(); ++i)
-                    if (v.key_at(i) != "type" && v.key_at(i) != "factor")
-                        extra.entry(v.key_at(i)).assign(v.value_at(i));
+                for (size_t i = 0; i < v.size(); ++i) {
+                    const std::string k = v.key_at(i);
+                    if (k != "type" && k != "factor" && !(type == "llama3" && k == "rope_type"))
+                        extra.entry(k).assign(v.value_at(i));
+                }
             }
             return;
         }
@@ -401,9 +414,12 @@ inline ConfigAction convert_rope_scaling()
             c.dst.entry(n).set_null();
             return;
         }
+        // The Model Zoo indexes pos_scaling_type directly (KeyError when absent) and then
+        // defaults it to linear; we take the default.
+        const std::string type = config_string_or(c.src, "pos_scaling_type", "linear", "CS");
         Node out = c.dst.entry(n);
         out.make_map();
-        out.entry("type").set(config_string_or(c.src, "pos_scaling_type", "linear", "CS"));
+        out.entry(llama && type == "llama3" ? "rope_type" : "type").set(type);
         out.entry("factor").assign(v);
         const ConstNode extra = c.src["pos_scaling_extra_args"];
         if (extra.is_map())
@@ -441,6 +457,10 @@ struct DecoderFamily {
     /// True when the family's own rules write the headless HF -> CS lm_head (MPT copies the word
     /// embedding there), so the helper's tied-copy-or-N(0, 0.02) head is not added.
     bool headless_head_from_rules = false;
+    /// Rules applied in a pass of their own before the key table, for the form `headless` (full
+    /// keys, `model.` prefixes included): Mixtral's expert rows, which take many source tensors
+    /// at once. Unset: none.
+    std::function<std::shared_ptr<const CheckpointRules>(bool headless)> first_pass;
 
     /// HF -> CS key rules for the LM (`headless` false) or headless form, CS `model.` accepted.
     std::shared_ptr<const CheckpointRules> rules(bool headless) const
@@ -476,7 +496,8 @@ public:
                     "hf " + note_class(family, headless) + " <-> " + join(formats) + " " +
                         family.cs_class + note_tail + (headless ? std::string("\n") + headless_note() : "")),
           m_family(std::move(family)), m_headless(headless), m_mup(mup), m_config(m_family.config()),
-          m_rules(m_family.rules(headless))
+          m_rules(m_family.rules(headless)),
+          m_first_pass(m_family.first_pass ? m_family.first_pass(headless) : nullptr)
     {
     }
 
@@ -528,6 +549,8 @@ public:
         ctx.fold_mup = !m_family.mup_native;
         if (ctx.from == kHfSide)
             check_shapes(hf_config, kHfSide, ModelShapes::inputs_of(plan));
+        if (m_first_pass)
+            apply_rules(*m_first_pass, ctx);
         apply_rules(*m_rules, ctx);
         if (m_headless && ctx.from == kHfSide && !m_family.headless_head_from_rules)
             add_lm_head(ctx);
@@ -593,6 +616,7 @@ private:
     bool m_mup;
     std::shared_ptr<DecoderConfig> m_config;
     std::shared_ptr<const CheckpointRules> m_rules;
+    std::shared_ptr<const CheckpointRules> m_first_pass;
 };
 
 // ---- CS -> CS release steps of the GPT-style models -------------------------------------------
@@ -634,8 +658,12 @@ public:
             }
             return false;
         });
-        if (req.direction == 0 && norm_type_default && !dst.has("norm_type"))
+        // The Model Zoo's pre-convert defaults (flag false, norm_type layernorm): a missing key is
+        // converted as its default, and so written last.
+        if (req.direction == 0 && (norm_type_default || write_missing) && !dst.has("norm_type"))
             dst.entry("norm_type").set("layernorm");
+        if (write_missing && req.direction == 1 && !src.has("norm_type") && !dst.has(m_flag))
+            dst.entry(m_flag).set(false);
     }
 
     void plan_checkpoint(const Request& req, ConstNode old_cs, ConstNode cs20, Plan& plan) override
@@ -672,6 +700,10 @@ public:
     bool strict_flag = false;
     /// Every tensor the tie repair restores is logged (info).
     bool log_repairs = false;
+    /// Both ways, writes the converted default when the source lacks the norm key
+    /// (ConfigConverter_GPT2Model_CS18_CS20's pre-convert defaults; `norm_type_default` is the
+    /// cs-1.x -> cs-2.0 half of it); false keeps a missing key missing.
+    bool write_missing = false;
 
 private:
     std::string m_flag, m_flag_true;
