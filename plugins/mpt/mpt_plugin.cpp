@@ -335,6 +335,9 @@ DecoderFamily mpt()
     return f;
 }
 
+/// Why cs-2.3 is MPT's last release: what the host says when it refuses a later one.
+constexpr const char* kRemoved = "the Model Zoo removed MPT after cs-2.3 (Release 2.3.1)";
+
 /// What `list` adds to the HF <-> CS notes.
 constexpr const char* kLastRelease =
     "\nRelease 2.3.1 is the last Model Zoo release with MPT (removed in Release 2.4.0): its CS formats stop at cs-2.3.";
@@ -346,8 +349,11 @@ CKPT_PLUGIN_DEFINE(def)
     def.info("mpt", "1.0", "MPT (Hugging Face <-> Cerebras Model Zoo Release 2.3), on the SDK decoder helper");
     const DecoderFamily fam = mpt();
     const auto formats = cs_formats({2, 1}, {2, 3});
-    def.model("mpt").add(std::make_shared<DecoderHfCs>(fam, false, formats, false, kLastRelease));
+    def.model("mpt")
+        .last_release("cs-2.3", kRemoved)
+        .add(std::make_shared<DecoderHfCs>(fam, false, formats, false, kLastRelease));
     def.model("mpt-headless")
         .registry_name("mpt")
+        .last_release("cs-2.3", kRemoved)
         .add(std::make_shared<DecoderHfCs>(fam, true, formats, false, kLastRelease));
 }

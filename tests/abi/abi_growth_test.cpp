@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A host whose structs grew (a field appended to each, minor 2; see CMakeLists.txt) still loads
+// A host whose structs grew (a field appended to each, minor 3; see CMakeLists.txt) still loads
 // and converts with a plugin built from the frozen 1.0 headers and with one built for 1.1:
 // the append-only promise of docs/abi.md §2, exercised rather than asserted.
 #include "core/tensor.hpp"
@@ -89,13 +89,13 @@ const TensorData& find(const std::vector<NamedTensor>& ts, const std::string& na
 
 TEST(AbiGrowth, TheHostStructsReallyGrew)
 {
-    EXPECT_EQ(CKPT_ABI_VERSION_MINOR, 2);
+    EXPECT_EQ(CKPT_ABI_VERSION_MINOR, 3);
     EXPECT_GT(sizeof(ckpt_op), host::kAbi10Size<ckpt_op>);
     EXPECT_GT(sizeof(ckpt_plugin), host::kAbi10Size<ckpt_plugin>);
     EXPECT_GT(sizeof(ckpt_converter), host::kAbi10Size<ckpt_converter>);
     EXPECT_GT(sizeof(ckpt_container), host::kAbi10Size<ckpt_container>);
     EXPECT_GT(sizeof(ckpt_tensor_info), host::kAbi10Size<ckpt_tensor_info>);
-    EXPECT_EQ(sizeof(ckpt_model), 88u); // 1.0: 56, 1.1: 80, + the test's field
+    EXPECT_EQ(sizeof(ckpt_model), 120u); // 1.0: 56, 1.1: 80, 1.2: 112, + the test's field
 }
 
 TEST(AbiGrowth, APluginFromTheFrozen10HeadersLoadsAndConvertsThroughOpsAndAKernel)
@@ -103,10 +103,12 @@ TEST(AbiGrowth, APluginFromTheFrozen10HeadersLoadsAndConvertsThroughOpsAndAKerne
     std::vector<host::PluginRecord> records{host::load_plugin(CKPTCONV_ABI10_PLUGIN)};
     ASSERT_TRUE(records[0].loaded) << records[0].reason;
     EXPECT_EQ(host::format_abi(records[0].abi_version), "1.0");
-    // The host's copies end where the plugin's structs end: what 1.1 and "1.2" appended is zero.
+    // The host's copies end where the plugin's structs end: what 1.1, 1.2 and "1.3" appended is zero.
     const ckpt_model* m = records[0].descriptor->models[0];
     EXPECT_EQ(m->registry_name.data, nullptr);
     EXPECT_EQ(m->alias_registry_names, nullptr);
+    EXPECT_EQ(m->last_release.data, nullptr);
+    EXPECT_EQ(m->last_release_reason.data, nullptr);
     EXPECT_EQ(m->test_appended_field, 0u);
     EXPECT_EQ(records[0].descriptor->test_appended_field, 0u);
     EXPECT_EQ(m->converters[0]->test_appended_field, 0u);
@@ -139,6 +141,8 @@ TEST(AbiGrowth, AnAbi11PluginLoadsAndConvertsThroughItsPrivateFormat)
     std::vector<host::PluginRecord> records{host::load_plugin(CKPTCONV_ABI11_PLUGIN)};
     ASSERT_TRUE(records[0].loaded) << records[0].reason;
     EXPECT_EQ(host::format_abi(records[0].abi_version), "1.1");
+    // Its model ends before 1.2's last release: the host reads none, so every release step is offered.
+    EXPECT_EQ(records[0].descriptor->models[0]->last_release.data, nullptr);
     ASSERT_EQ(records[0].descriptor->container_count, 1u);
     EXPECT_EQ(records[0].descriptor->containers[0]->test_appended_field, 0u);
     host::Registry reg = host::Registry::build(records);

@@ -96,7 +96,7 @@ TEST(CliPlugins, EnvironmentPathIsSearched)
 {
     auto r = run_cli({"plugins", "--json"}, {"CKPT_PLUGIN_PATH=" + kFixtures, "CKPT_PLUGIN_DEFAULT_DIR="});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("\"status\": \"loaded\",\n      \"abi\": \"1.1\",\n      \"name\": \"null\""), std::string::npos)
+    EXPECT_NE(r.out.find("\"status\": \"loaded\",\n      \"abi\": \"1.2\",\n      \"name\": \"null\""), std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find("\"reason\": \"no exported symbol 'ckpt_plugin_entry' (not a ckptconv plugin)\""),
               std::string::npos)

@@ -39,12 +39,13 @@ namespace {
     for (const auto& row : reg.list_rows(model))
         msg += fmt::format("\n  {} <-> {}{}", fmt::join(row.side[0], ", "), fmt::join(row.side[1], ", "),
                            row.fallback() ? "  (generic release step)" : "");
-    // A model ckptconv stops at an older release (MPT, which the Model Zoo removed): say which.
-    if (const auto last = host::last_cs_release(model.name))
+    // A model its plugin stops at an older release (MPT, which the Model Zoo removed): say which.
+    if (const auto& last = model.last_release)
         for (const std::string& f : {src, tgt})
             if (auto v = host::parse_cs_version(f); v && last->version < *v) {
-                msg += fmt::format("\n{} is the last release ckptconv converts {} to: {}; convert to {} or older.",
-                                   last->version.name(), name, last->why, last->version.name());
+                msg += fmt::format("\n{} is the last release ckptconv converts {} to{}{}; convert to {} or older.",
+                                   last->version.name(), name, last->why.empty() ? "" : ": ", last->why,
+                                   last->version.name());
                 break;
             }
     throw ConversionError(msg);

@@ -133,8 +133,14 @@ static_assert(sizeof(ckpt_plugin) == 88);
 // ---- ABI 1.1: appended fields (older plugins' structs end before them) ----
 CKPT_FROZEN(ckpt_model, registry_name, 56);
 CKPT_FROZEN(ckpt_model, alias_registry_names, 72);
-static_assert(sizeof(ckpt_model) == 80);
+static_assert(offsetof(ckpt_model, alias_registry_names) + sizeof(void*) == 80, "ckpt_model 1.1 size");
 // ---- end of ABI 1.1 ----
+
+// ---- ABI 1.2: appended fields ----
+CKPT_FROZEN(ckpt_model, last_release, 80);
+CKPT_FROZEN(ckpt_model, last_release_reason, 96);
+static_assert(sizeof(ckpt_model) == 112);
+// ---- end of ABI 1.2 ----
 
 // The smallest struct_size the host accepts for each struct is its 1.0 size (abi_struct.hpp).
 using ckpt::host::kAbi10Size;

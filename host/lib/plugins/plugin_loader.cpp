@@ -4,6 +4,7 @@
 
 #include "plugins/abi_struct.hpp"
 #include "plugins/host_services.hpp"
+#include "plugins/registry.hpp"
 
 #include <fmt/format.h>
 
@@ -86,6 +87,25 @@ namespace {
 
 std::string view(ckpt_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
 
+/// Checks a model's last release (ABI 1.2; zero in an older plugin's copy): empty, or a `cs-X.Y`
+/// name spelled as the host spells it, with a reason only beside a release. Returns the problem or "".
+std::string check_last_release(const ckpt_model& m)
+{
+    const std::string model = view(m.name);
+    if ((!m.last_release.data && m.last_release.size) || (!m.last_release_reason.data && m.last_release_reason.size))
+        return fmt::format("model '{}' has a last release or reason with a NULL string", model);
+    const std::string last = view(m.last_release);
+    if (last.empty())
+        return m.last_release_reason.size
+                   ? fmt::format("model '{}' gives a reason for a last release but no release", model)
+                   : std::string();
+    const auto v = parse_cs_version(last);
+    if (!v || v->name() != last)
+        return fmt::format("model '{}' has last release '{}', which is not a Cerebras release (cs-X.Y, e.g. cs-2.3)",
+                           model, last);
+    return {};
+}
+
 /// Checks everything the host will later read from a descriptor and copies each struct at the
 /// size this host knows. Returns the problem or "" (then `out` is complete).
 std::string copy_descriptor(const ckpt_plugin* d, DescriptorCopy& out)
@@ -109,6 +129,8 @@ std::string copy_descriptor(const ckpt_plugin* d, DescriptorCopy& out)
             return fmt::format("model '{}' lists aliases but the array is NULL", view(m->name));
         if (m->converter_count && !m->converters)
             return fmt::format("model '{}' lists converters but the array is NULL", view(m->name));
+        if (std::string why = check_last_release(*m); !why.empty())
+            return why;
         auto& convs = out.converter_arrays.emplace_back();
         for (size_t j = 0; j < m->converter_count; ++j) {
             auto c = abi_prefix(m->converters[j]);

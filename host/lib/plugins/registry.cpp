@@ -57,13 +57,6 @@ const std::vector<CsVersion>& known_cs_releases()
     return releases;
 }
 
-std::optional<LastCsRelease> last_cs_release(std::string_view model)
-{
-    if (model == "mpt" || model == "mpt-headless")
-        return LastCsRelease{CsVersion{2, 3}, "the Model Zoo removed MPT after cs-2.3 (Release 2.3.1)"};
-    return std::nullopt;
-}
-
 int ConverterEntry::direction(std::string_view src, std::string_view tgt) const
 {
     if (contains(side[0], src) && contains(side[1], tgt))
@@ -97,6 +90,9 @@ Registry Registry::build(std::vector<PluginRecord>& records)
                 std::string r = m->alias_registry_names ? view(m->alias_registry_names[j]) : "";
                 e.alias_registry_names.push_back(r.empty() ? e.registry_name : r);
             }
+            // ABI 1.2 fields, zeroed for an older plugin; the loader refused a malformed release.
+            if (auto last = parse_cs_version(view(m->last_release)))
+                e.last_release = LastCsRelease{*last, view(m->last_release_reason)};
             for (size_t j = 0; j < m->converter_count; ++j) {
                 const ckpt_converter* c = m->converters[j];
                 ConverterEntry ce;
@@ -124,8 +120,8 @@ Registry Registry::build(std::vector<PluginRecord>& records)
             }
             if (free_names.empty())
                 continue;
-            const auto last = last_cs_release(e.name);
-            e.generic = generic_steps(e.converters, last ? std::optional<CsVersion>(last->version) : std::nullopt);
+            e.generic = generic_steps(e.converters, e.last_release ? std::optional<CsVersion>(e.last_release->version)
+                                                                   : std::nullopt);
             const size_t index = reg.m_models.size();
             if (!contains(free_names, e.name)) {
                 e.name = free_names.front();

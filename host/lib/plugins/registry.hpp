@@ -30,15 +30,12 @@ std::optional<CsVersion> parse_cs_version(std::string_view fmt);
 const std::vector<CsVersion>& known_cs_releases();
 
 /// The last release ckptconv converts a model to, where that is not the newest: `version`, and
-/// `why` as a sentence for the error (the Model Zoo removed MPT after 2.3).
+/// `why` as a sentence for the error (the Model Zoo removed MPT after 2.3). Its plugin says so
+/// (ckpt_model.last_release, ABI 1.2).
 struct LastCsRelease {
     CsVersion version;
     std::string why;
 };
-
-/// The last CS release of `model`, by model name; nullopt for a model that every release since its
-/// first has (no generic release step is offered above it).
-std::optional<LastCsRelease> last_cs_release(std::string_view model);
 
 /// One conversion edge, usable in both directions.
 struct ConverterEntry {
@@ -60,6 +57,9 @@ struct ModelEntry {
     /// (each defaults to the model's, which defaults to `name`). From ABI 1.1 plugins.
     std::string registry_name;
     std::vector<std::string> alias_registry_names;
+    /// The model's last CS release, from ABI 1.2 plugins; nullopt for a model every release since
+    /// its first has (no generic release step is offered above it).
+    std::optional<LastCsRelease> last_release;
     std::vector<ConverterEntry> converters;
     /// The generic release steps this model may use (see Registry::generic_steps).
     std::vector<ConverterEntry> generic;

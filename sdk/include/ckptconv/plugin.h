@@ -81,12 +81,22 @@ typedef struct ckpt_model {
     ckpt_str registry_name;
     /// NULL, or `alias_count` registry names parallel to `aliases` (an empty one: `registry_name`).
     const ckpt_str* alias_registry_names;
+    /* ---- since ABI 1.2 (read only when struct_size covers them) ---- */
+    /// The last Cerebras release the model exists in, as a format name (`cs-2.3`), when a later
+    /// Model Zoo release removed it: the host chains no release step past it and refuses a later
+    /// target. Empty: every release since the model's first has it.
+    ckpt_str last_release;
+    /// Why `last_release` is the last (a sentence the refusal quotes, e.g. "the Model Zoo removed
+    /// MPT after cs-2.3 (Release 2.3.1)"). Empty when `last_release` is; may be empty otherwise.
+    ckpt_str last_release_reason;
 } ckpt_model;
 
 /// What a plugin targeting CKPT_TARGET_ABI_MINOR sets as ckpt_model.struct_size: the struct as
-/// that minor knows it (1.0 ends before registry_name).
-#if CKPT_TARGET_ABI_MINOR >= 1
+/// that minor knows it (1.0 ends before registry_name, 1.1 before last_release).
+#if CKPT_TARGET_ABI_MINOR >= 2
 #define CKPT_MODEL_TARGET_SIZE ((uint32_t)sizeof(ckpt_model))
+#elif CKPT_TARGET_ABI_MINOR >= 1
+#define CKPT_MODEL_TARGET_SIZE ((uint32_t)offsetof(ckpt_model, last_release))
 #else
 #define CKPT_MODEL_TARGET_SIZE ((uint32_t)offsetof(ckpt_model, registry_name))
 #endif

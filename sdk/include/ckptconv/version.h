@@ -15,8 +15,9 @@
 ///   1.0  first stable ABI: descriptor, models and converters, config tree, tensor source and
 ///        sink, container formats, plan ops COPY..KERNEL.
 ///   1.1  ckpt_model.registry_name and alias_registry_names (appended to ckpt_model).
+///   1.2  ckpt_model.last_release and last_release_reason (appended to ckpt_model).
 #define CKPT_ABI_VERSION_MAJOR 1
-#define CKPT_ABI_VERSION_MINOR 1
+#define CKPT_ABI_VERSION_MINOR 2
 #define CKPT_ABI_VERSION CKPT_MAKE_VERSION(CKPT_ABI_VERSION_MAJOR, CKPT_ABI_VERSION_MINOR)
 
 /// The minor a plugin is built for. Define it (e.g. -DCKPT_TARGET_ABI_MINOR=0) to build a plugin

@@ -11,6 +11,7 @@
 #include <ckptconv/cpp/config.hpp>
 #include <ckptconv/cpp/error.hpp>
 #include <ckptconv/cpp/plan.hpp>
+#include <ckptconv/cpp/release_gate.hpp>
 
 #include <deque>
 #include <memory>
@@ -145,6 +146,24 @@ public:
         throw Error(CKPT_ERR_INVALID_ARGUMENT, "registry_name: " + alias + " is not an alias of " + m_name);
     }
 
+    /// The last Cerebras release the model exists in (`cs-X.Y`), when a later Model Zoo release
+    /// removed it, and why (quoted when the host refuses a later target). Since ABI 1.2: a plugin
+    /// built with CKPT_TARGET_ABI_MINOR below 2 cannot use it (the plugin then fails to load,
+    /// saying so), nor can it name anything but a release.
+    ModelDef& last_release(std::string release, std::string reason)
+    {
+        if (CKPT_TARGET_ABI_MINOR < 2)
+            throw Error(CKPT_ERR_UNSUPPORTED, "last_release needs ABI 1.2; this plugin targets ABI 1." +
+                                                  std::to_string(CKPT_TARGET_ABI_MINOR));
+        const auto parsed = CsRelease::parse(release);
+        if (!parsed || parsed->format() != release)
+            throw Error(CKPT_ERR_INVALID_ARGUMENT,
+                        "last_release of " + m_name + ": '" + release + "' is not a Cerebras release (cs-X.Y, e.g. cs-2.3)");
+        m_last_release = std::move(release);
+        m_last_release_reason = std::move(reason);
+        return *this;
+    }
+
     const ckpt_model* descriptor()
     {
         if (m_desc.struct_size == 0) {
@@ -163,6 +182,8 @@ public:
                     m_alias_registry_views.push_back(to_str(r));
                 m_desc.alias_registry_names = m_alias_registry_views.data();
             }
+            m_desc.last_release = to_str(m_last_release);
+            m_desc.last_release_reason = to_str(m_last_release_reason);
             m_desc.struct_size = CKPT_MODEL_TARGET_SIZE;
         }
         return &m_desc;
@@ -174,6 +195,7 @@ private:
     std::vector<std::shared_ptr<Converter>> m_converters;
     std::string m_registry_name;
     std::vector<std::string> m_alias_registry; // empty, or parallel to m_aliases
+    std::string m_last_release, m_last_release_reason;
     std::vector<ckpt_str> m_alias_views, m_alias_registry_views;
     std::vector<const ckpt_converter*> m_conv_ptrs;
     ckpt_model m_desc{};
