@@ -106,9 +106,11 @@ TEST(DtypeCast, EdgeValuesAreByteIdenticalToTorch)
                 }
         }
         // Integer and bool tensors pass through untouched (the very same tensor).
-        for (const auto& t : cast)
-            if (t.name == "i64" || t.name == "mask")
+        for (const auto& t : cast) {
+            if (t.name == "i64" || t.name == "mask") {
                 EXPECT_EQ(t.tensor, tensor_named(src, t.name)) << t.name;
+            }
+        }
         // Overflow is reported by tensor name: float16 has 65504 at most; float32 and bfloat16
         // only overflow from float64 (3e38 * 3) and at the very top of float32 (bfloat16).
         const auto counts = overflows->counts();
