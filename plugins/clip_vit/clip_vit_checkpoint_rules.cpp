@@ -81,11 +81,8 @@ std::shared_ptr<const CheckpointRules> build()
     body->add({eq("vision_model.", "vit_model.")}, vision_rules());
     body->add({eq("visual_projection.", "classifier.classifier.ffn.0.linear_layer."), re(kWeightOrBias)},
               sdk::copy_tensor());
-    auto top = std::make_shared<CheckpointRules>();
-    top->add({eq("", "")}, body);
     // Build_HF_CS_Converter_WithOptionalModel: CS keys may carry a legacy `model.` prefix.
-    top->add({eq("", "model.")}, body);
-    return top;
+    return sdk::with_model_prefix(body);
 }
 
 } // namespace

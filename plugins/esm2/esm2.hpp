@@ -43,9 +43,6 @@ void restore_mlm_decoder(const Request& req, ConstNode hf_config, Plan& plan);
 /// head), so the output loads strictly. Each generated tensor is named in the log.
 void add_hf_only_tensors(const Request& req, ConstNode hf_config, Plan& plan);
 
-/// True when the source inventory of `plan` holds `name` (without marking it used).
-bool has_input(const Plan& plan, const std::string& name);
-
 /// hf <-> `cs_formats` (Converter_Esm2PretrainModel_HF_CS21).
 /// Refuses (exit 1, every contradiction listed) HF tensors `hf_tensors` whose shapes the HF config
 /// `hf_config` contradicts; `from` names the side whose keys the messages use (0 HF, 1 CS).

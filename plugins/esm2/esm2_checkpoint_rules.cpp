@@ -129,11 +129,8 @@ std::shared_ptr<const CheckpointRules> build()
     body->add({eq("lm_head.decoder.weight", kClassifierWeight)}, sdk::copy_tensor());
     body->add({eq("lm_head.bias", "bert_mlm_head.classifier.ffn.0.linear_layer.bias")}, sdk::copy_tensor());
     body->add({re(R"(esm\.contact_head\.regression\.(?:weight|bias))")}, drop_contact_head());
-    auto top = std::make_shared<CheckpointRules>();
-    top->add({eq("", "")}, body);
     // Build_HF_CS_Converter_WithOptionalModel: CS keys may carry a legacy `model.` prefix.
-    top->add({eq("", "model.")}, body);
-    return top;
+    return sdk::with_model_prefix(body);
 }
 
 } // namespace
@@ -144,20 +141,13 @@ std::shared_ptr<const CheckpointRules> hf_cs_rules()
     return rules;
 }
 
-bool has_input(const Plan& plan, const std::string& name)
-{
-    for (size_t i = 0, n = plan.input_count(); i < n; ++i)
-        if (plan.input_info(i).name == name)
-            return true;
-    return false;
-}
-
 void restore_mlm_decoder(const Request& req, ConstNode hf_config, Plan& plan)
 {
     const std::string decoder = "lm_head.decoder.weight";
     const bool tied = sdk::config_flag_or(hf_config, "tie_word_embeddings", true);
     // transformers ties the decoder to the word embeddings and safetensors keeps only one of them.
-    if (!tied || has_input(plan, decoder) || !has_input(plan, kWordEmbeddings))
+    const sdk::InputIndex have(plan);
+    if (!tied || have.has(decoder) || !have.has(kWordEmbeddings))
         return;
     plan.copy(kClassifierWeight, plan.input(kWordEmbeddings));
     req.log(CKPT_LOG_INFO, std::string(kClassifierWeight) + " restored from " + kWordEmbeddings +
@@ -182,10 +172,11 @@ void add_hf_only_tensors(const Request& req, ConstNode hf_config, Plan& plan)
         throw sdk::Error(CKPT_ERR_BAD_INPUT, "HF config: hidden_size " + std::to_string(hidden) +
                                                  " is not a multiple of num_attention_heads " + std::to_string(heads));
     // Weights follow the checkpoint's dtype; HF's rotary buffers are float32 whatever the weights.
+    const sdk::InputIndex have(plan);
     ckpt_dtype dtype = CKPT_DTYPE_F32;
     for (const std::string words : {"bert_encoder.embedding_layer.word_embeddings.weight",
                                     "model.bert_encoder.embedding_layer.word_embeddings.weight"})
-        if (has_input(plan, words)) {
+        if (have.has(words)) {
             dtype = plan.value_info(plan.input(words)).dtype;
             break;
         }
@@ -200,7 +191,7 @@ void add_hf_only_tensors(const Request& req, ConstNode hf_config, Plan& plan)
         bool has_table = false;
         for (const std::string prefix : {"", "model."})
             for (const std::string table : {"position_embeddings.embed.weight", "position_embeddings.weight"})
-                has_table = has_table || has_input(plan, prefix + "bert_encoder.embedding_layer." + table);
+                has_table = has_table || have.has(prefix + "bert_encoder.embedding_layer." + table);
         if (!has_table) {
             plan.generate("esm.embeddings.position_embeddings.weight", CKPT_GEN_FILL, dtype, {positions, hidden}, 0.0);
             made.push_back("esm.embeddings.position_embeddings.weight");

@@ -32,16 +32,6 @@ constexpr int kCs = 1;
 
 const char* const kHfProjector = "text_model/model.mm_projector.";
 
-/// Both spellings of a CS key: plain, or under the legacy PyTorchBaseModel `model.` prefix
-/// (Build_HF_CS_Converter_WithOptionalModel); HF -> CS writes the plain one.
-std::shared_ptr<const CheckpointRules> with_optional_model_prefix(std::shared_ptr<const CheckpointRules> body)
-{
-    auto top = std::make_shared<CheckpointRules>();
-    top->add(std::vector<sdk::Segment>{}, body);
-    top->add({eq("", "model.")}, body);
-    return top;
-}
-
 /// The digits after `prefix` in `key` (the projector layer index), or -1.
 int64_t index_after(const std::string& key, const std::string& prefix)
 {
@@ -85,7 +75,7 @@ std::shared_ptr<const CheckpointRules> image_rules(const Flavor& flavor)
     for (const char* unused : {R"(image_model/text_model\..*)", R"(image_model/logit_scale)",
                                R"(image_model/(?:visual|text)_projection\.(?:weight|bias))"})
         r->add({re(unused)}, sdk::drop_tensor());
-    return with_optional_model_prefix(r);
+    return sdk::with_model_prefix(r);
 }
 
 /// The language model's rows (Converter_LLaVA_LLaMA_HF_CS22 / ..._MMSimple_..._LLaMA_HF_CS23):
@@ -111,7 +101,7 @@ std::shared_ptr<const CheckpointRules> text_rules(const Flavor& flavor)
     }
     r->add({re(R"(text_model/model\.vision_tower\..*)")}, sdk::drop_tensor());
     r->add({eq("text_model/model.", "text_model.")}, std::shared_ptr<const CheckpointRules>(sdk::llama_model_rules()));
-    return with_optional_model_prefix(r);
+    return sdk::with_model_prefix(r);
 }
 
 /// The number of vision transformer layers in the CS checkpoint being written (HF -> CS): the

@@ -138,10 +138,7 @@ std::shared_ptr<const CheckpointRules> moe_rules(bool headless)
         lm->add({eq("model.", "")}, inner);
         inner = lm;
     }
-    auto top = std::make_shared<CheckpointRules>();
-    top->add(std::vector<sdk::Segment>{}, inner);
-    top->add({eq("", "model.")}, inner);
-    return top;
+    return sdk::with_model_prefix(inner);
 }
 
 } // namespace ckpt::mixtral

@@ -205,6 +205,13 @@ std::shared_ptr<const RuleSet<Ctx>> with_model_prefix(std::shared_ptr<const Rule
     return top;
 }
 
+/// The same for a rule set still being built (a non-const pointer).
+template <class Ctx>
+std::shared_ptr<const RuleSet<Ctx>> with_model_prefix(std::shared_ptr<RuleSet<Ctx>> rules)
+{
+    return with_model_prefix(std::shared_ptr<const RuleSet<Ctx>>(std::move(rules)));
+}
+
 /// Every key copied unchanged: the checkpoint side of a release step that renames nothing.
 inline std::shared_ptr<const CheckpointRules> copy_everything()
 {
